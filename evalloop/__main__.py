@@ -1,0 +1,3 @@
+from evalloop.main import main
+
+raise SystemExit(main())

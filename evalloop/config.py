@@ -1,0 +1,106 @@
+"""`evalloop.yaml`: where fixtures and artifacts live, who owns them, how to run the agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalloop.errors import UsageError
+from evalloop.kinds import ChangeKind, Severity
+
+CONFIG_FILE = "evalloop.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OwnersConfig(_Strict):
+    source: Literal["owners_file", "codeowners"] = Field(
+        default="owners_file",
+        description="Where known owners come from: owners.yaml or the repository's CODEOWNERS teams.",
+    )
+    file: str = "owners.yaml"
+
+
+class Defaults(_Strict):
+    owner: str | None = Field(default=None, description="Owner of fixtures that name none.")
+    severity: Severity = Field(
+        default="blocking",
+        description="Severity of fixtures that name none: regressions block unless told otherwise.",
+    )
+
+
+class AgentConfig(_Strict):
+    entrypoint: str | None = Field(default=None, description="Python `module:function`.")
+    command: list[str] | None = Field(default=None, description="argv of a JSON stdin/stdout agent.")
+    cwd: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    tools: str | None = Field(default=None, description="Tool manifest (YAML/JSON) path.")
+    python_path: list[str] = Field(default_factory=list)
+
+
+class Config(_Strict):
+    """The repository's evalloop configuration; every field has a conventional default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "evalloop config"})
+
+    version: Literal[1] = 1
+    fixtures: list[str] = Field(
+        default_factory=lambda: ["fixtures/**/*.yaml", "fixtures/**/*.yml", "fixtures/**/*.json"],
+        description="Globs (relative to the repository root) of fixture files.",
+    )
+    incidents_dir: str = "incidents"
+    owners: OwnersConfig = Field(default_factory=OwnersConfig)
+    defaults: Defaults = Field(default_factory=Defaults)
+    expiry_warning_days: int = Field(default=14, ge=0)
+    max_fixture_bytes: int = Field(default=1_048_576, gt=0)
+    artifacts: dict[ChangeKind, list[str]] = Field(
+        default_factory=dict,
+        description="Globs per artifact kind; they take precedence over the conventional folders.",
+    )
+    gates: dict[ChangeKind, list[str]] = Field(
+        default_factory=dict, description="Change kind -> eval categories, overriding the seed's table."
+    )
+    run_all_on: list[str] = Field(
+        default_factory=list,
+        description="Globs whose change runs every fixture (harness code, shared config).",
+    )
+    agent: AgentConfig | None = None
+    redaction_allow: list[str] = Field(
+        default_factory=list, description="Regexes of values the redaction scan accepts anywhere."
+    )
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder holding evalloop.yaml, else the git top level, else `start`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def load_config(root: Path, path: Path | None = None) -> Config:
+    """Load and validate the config; a missing file means all defaults."""
+    from evalloop import parse
+
+    cfg_path = path or root / CONFIG_FILE
+    if not cfg_path.exists():
+        if path is not None:
+            raise UsageError("config file not found", path=str(path))
+        return Config()
+    doc = parse.load_document(cfg_path, max_bytes=1_048_576)
+    data: Any = doc.data if doc.data is not None else {}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        line, col = parse.locate(doc, tuple(err["loc"]))
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        raise UsageError(f"CFG001 {loc}: {err['msg']}", path=doc.display, line=line, col=col) from None

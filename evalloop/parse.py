@@ -1,0 +1,278 @@
+"""Loading YAML and JSON documents safely, and finding where a value sits in them.
+
+Two parsers, for two jobs. The fast path (libyaml through PyYAML's C loader,
+the C JSON scanner for .json) turns a file into plain data; it is what runs
+on every file, so a clean repository costs little more than parsing it. Only
+when a file has findings is it parsed again with ruamel.yaml's round-trip
+loader, which keeps the line and column of every key and value, so errors
+point at the offending key instead of the top of the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from evalloop.errors import EvalloopError
+
+# A document whose aliases expand beyond this many nodes is refused: walking it
+# (schema validation, redaction) would take forever (the "billion laughs" file).
+MAX_EXPANDED_NODES = 200_000
+
+
+class LoadError(EvalloopError):
+    """A file that cannot be turned into data; `code` is the stable finding code."""
+
+    def __init__(self, code: str, message: str, *, path: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message, path=path, line=line, col=col)
+        self.code = code
+
+
+@dataclass
+class Document:
+    path: Path
+    display: str
+    text: str
+    data: Any
+    is_json: bool
+    _positions: Any = field(default=None, repr=False)
+
+    def positions(self) -> Any:
+        """The ruamel.yaml round-trip tree (with line/column data), parsed on first use."""
+        if self._positions is None:
+            try:
+                self._positions = YAML(typ="rt", pure=True).load(self.text)
+            except Exception:  # positions are a nicety; never fail the report over them
+                self._positions = False
+        return self._positions
+
+
+class _FastLoader(yaml.CSafeLoader):
+    """libyaml-backed safe loader that refuses duplicate keys (PyYAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+            )
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    "found an unhashable key", key_node.start_mark,
+                ) from None
+            if key in mapping:
+                raise _DuplicateKey(key, key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, mark: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.mark = mark
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k, None)
+        out[k] = v
+    return out
+
+
+def read_text(path: Path, display: str, max_bytes: int) -> str:
+    """The file's text, or a LoadError for what is not a small UTF-8 text file."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError("FILE001", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit "
+                            "(max_fixture_bytes); a fixture should be the minimal reproduction",
+                            path=display)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError("FILE001", f"cannot read file: {exc.strerror or exc}", path=display) from None
+    if b"\x00" in raw[:8192]:
+        raise LoadError("FILE001", "binary file (contains NUL bytes), expected YAML or JSON text",
+                        path=display)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LoadError("FILE001", f"not UTF-8 text (invalid byte at offset {exc.start})",
+                        path=display, line=line) from None
+    if not text.strip():
+        raise LoadError("FILE001", "empty file", path=display)
+    return text
+
+
+def _expanded_size(obj: Any, memo: dict[int, int]) -> int:
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if isinstance(obj, dict):
+        n = 1 + sum(_expanded_size(v, memo) for v in obj.values())
+    elif isinstance(obj, list):
+        n = 1 + sum(_expanded_size(v, memo) for v in obj)
+    else:
+        return 1
+    memo[key] = n
+    return n
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse_text(text: str, display: str, *, is_json: bool) -> Any:
+    """Parse YAML or JSON text into plain data, raising LoadError with a position."""
+    if is_json:
+        try:
+            return json.loads(text, object_pairs_hook=_json_pairs)
+        except json.JSONDecodeError as exc:
+            raise LoadError("YAML001", f"invalid JSON: {exc.msg}", path=display,
+                            line=exc.lineno, col=exc.colno) from None
+        except _DuplicateKey as exc:
+            line, col = _find_json_key(text, str(exc.key))
+            raise LoadError("YAML002", f"duplicate key {exc.key!r}", path=display,
+                            line=line, col=col) from None
+        except RecursionError:
+            raise LoadError("YAML003", "JSON nested too deeply", path=display) from None
+    try:
+        data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - _FastLoader is a SafeLoader
+    except _DuplicateKey as exc:
+        raise LoadError("YAML002", f"duplicate key {exc.key!r}", path=display,
+                        line=exc.mark.line + 1, col=exc.mark.column + 1) from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        problem = _one_line(exc.problem or "cannot construct value")
+        if "could not determine a constructor" in problem:
+            problem = "YAML tag not allowed here (only plain data; no object-constructing tags): " \
+                + problem.split("for the tag", 1)[-1].strip()
+            code = "YAML003"
+        else:
+            code = "YAML001"
+        raise LoadError(code, problem, path=display,
+                        line=mark.line + 1 if mark else 1, col=mark.column + 1 if mark else 1) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = _one_line(" ".join(p for p in (exc.context, exc.problem) if p)) or "invalid YAML"
+        raise LoadError("YAML001", f"invalid YAML: {msg}", path=display,
+                        line=mark.line + 1 if mark else 1, col=mark.column + 1 if mark else 1) from None
+    except yaml.YAMLError as exc:
+        raise LoadError("YAML001", f"invalid YAML: {_one_line(str(exc))}", path=display) from None
+    except RecursionError:
+        raise LoadError("YAML003", "YAML nested too deeply", path=display) from None
+    try:
+        size = _expanded_size(data, {})
+    except RecursionError:
+        raise LoadError("YAML003", "YAML nested too deeply", path=display) from None
+    if size > MAX_EXPANDED_NODES:
+        raise LoadError("YAML003", f"document expands to more than {MAX_EXPANDED_NODES:,} values "
+                        "(aliases nested too deeply?)", path=display)
+    return data
+
+
+def _find_json_key(text: str, key: str) -> tuple[int, int]:
+    """Position of the second occurrence of a quoted key (the duplicate), best effort."""
+    needle = json.dumps(key)
+    first = text.find(needle)
+    second = text.find(needle, first + 1) if first >= 0 else -1
+    at = second if second >= 0 else max(first, 0)
+    return offset_to_position(text, at)
+
+
+def offset_to_position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def load_document(path: Path, *, max_bytes: int, display: str | None = None) -> Document:
+    shown = display if display is not None else str(path)
+    text = read_text(path, shown, max_bytes)
+    is_json = path.suffix.lower() == ".json"
+    return Document(path=path, display=shown, text=text,
+                    data=parse_text(text, shown, is_json=is_json), is_json=is_json)
+
+
+def locate(doc: Document, loc: tuple[Any, ...], *, key: bool = False) -> tuple[int, int]:
+    """1-based (line, col) of the value at `loc` (or of its key with `key=True`).
+
+    Parts of `loc` that do not name a child (pydantic adds union branch names)
+    are skipped; the deepest position reached is returned.
+    """
+    node = doc.positions()
+    pos = (0, 0)
+    if node is False or node is None:
+        return 1, 1
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, CommentedMap):
+            found = part if part in node else (str(part) if str(part) in node else None)
+            if found is None:
+                continue
+            try:
+                if last and key:
+                    pos = node.lc.key(found)
+                else:
+                    pos = node.lc.value(found)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            node = node[found]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            try:
+                pos = node.lc.item(part)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            node = node[part]
+    return pos[0] + 1, pos[1] + 1
+
+
+def plain(obj: Any) -> Any:
+    """Data as JSON would have it: YAML dates and times become ISO strings."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    return obj
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write by rename so a crash never leaves a half-written user file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+__all__ = ["Document", "LoadError", "MarkedYAMLError", "atomic_write", "load_document", "locate",
+           "offset_to_position", "parse_text", "plain", "read_text"]

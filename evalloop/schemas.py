@@ -1,0 +1,66 @@
+"""JSON Schemas (draft 2020-12) generated from the pydantic models.
+
+`schemas/*.schema.json` are these, written by `python -m evalloop.schemas`;
+tests fail when a file and its model drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from evalloop.config import Config
+from evalloop.fixtures import Fixture
+from evalloop.incidents import Incident
+from evalloop.owners import OwnersFile
+
+BASE_ID = "https://evalloop.dev/schemas/"
+MODELS: dict[str, type[BaseModel]] = {
+    "fixture": Fixture,
+    "config": Config,
+    "owners": OwnersFile,
+    "incident": Incident,
+}
+
+
+@cache
+def _cached(model: type[BaseModel]) -> str:
+    name = next(k for k, v in MODELS.items() if v is model) if model in MODELS.values() else \
+        model.__name__.lower()
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{BASE_ID}{name}.schema.json",
+        **model.model_json_schema(mode="validation"),
+    }
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+def schema_for(model: type[BaseModel]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(_cached(model))
+    return result
+
+
+def schema_text(model: type[BaseModel]) -> str:
+    return _cached(model)
+
+
+def write_all(folder: Path) -> list[Path]:
+    from evalloop.parse import atomic_write
+
+    written = []
+    for name, model in MODELS.items():
+        path = folder / f"{name}.schema.json"
+        atomic_write(path, schema_text(model))
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("schemas")
+    for p in write_all(target):
+        print(p)
