@@ -59,5 +59,5 @@ def known_owners(root: Path, config: Config) -> set[str] | None:
     except ValidationError as exc:
         err = exc.errors()[0]
         line, col = parse.locate(doc, tuple(err["loc"]))
-        raise UsageError(f"OWN000 {err['msg']}", path=doc.display, line=line, col=col) from None
+        raise UsageError(f"{err['msg']}", path=doc.display, line=line, col=col) from None
     return set(model.owners)

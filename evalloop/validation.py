@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from evalloop import parse
 from evalloop.config import CONFIG_FILE, Config
+from evalloop.errors import EvalloopError
 from evalloop.findings import Finding
 from evalloop.fixtures import Fixture
 from evalloop.incidents import Incident
@@ -104,7 +105,7 @@ def _schema_findings(doc: parse.Document, model: type[BaseModel], exc: Validatio
     """
     out: list[Finding] = []
     for err in sorted(_validator(model).iter_errors(parse.plain(doc.data)), key=lambda e: e.path):
-        out.append(_from_schema_error(doc, err))
+        out.extend(_from_schema_error(doc, err))
     if out:
         return out
     for perr in exc.errors():
@@ -116,27 +117,28 @@ def _schema_findings(doc: parse.Document, model: type[BaseModel], exc: Validatio
     return out
 
 
-def _from_schema_error(doc: parse.Document, err: SchemaError) -> Finding:
-    if err.context:
-        err = best_match(err.context) or err
+def _from_schema_error(doc: parse.Document, err: SchemaError) -> list[Finding]:
+    while err.context:
+        # For `X | None` fields the null branch's complaint is noise: explain the real branch.
+        branches = [e for e in err.context if e.schema != {"type": "null"}]
+        err = best_match(branches or err.context) or err
     loc = tuple(err.absolute_path)
-    where = ".".join(str(p) for p in loc) or "(root)"
-    message = err.message
-    key = False
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = set((err.schema if isinstance(err.schema, dict) else {}).get("properties", {}))
-        extra = [k for k in err.instance if k not in allowed]
-        if extra:
-            loc = (*loc, extra[0])
-            key = True
-            hint = difflib.get_close_matches(str(extra[0]), sorted(allowed), n=1)
-            message = f"unknown key {extra[0]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            where = ".".join(str(p) for p in loc)
-    elif err.validator == "required":
-        key = True
+        allowed = sorted((err.schema if isinstance(err.schema, dict) else {}).get("properties", {}))
+        out = []
+        for extra in (k for k in err.instance if k not in allowed):
+            hint = difflib.get_close_matches(str(extra), allowed, n=1)
+            out.append(_positioned(doc, (*loc, extra), f"unknown key {extra!r}"
+                                   + (f" (did you mean {hint[0]!r}?)" if hint else ""), key=True))
+        return out
+    return [_positioned(doc, loc, err.message, key=err.validator == "required")]
+
+
+def _positioned(doc: parse.Document, loc: tuple[Any, ...], message: str, *, key: bool) -> Finding:
     line, col = parse.locate(doc, loc, key=key)
     if len(message) > 300:
         message = message[:297] + "..."
+    where = ".".join(str(p) for p in loc) or "(root)"
     return Finding(path=doc.display, line=line, col=col, code="SCH001", message=f"{where}: {message}")
 
 
@@ -196,8 +198,14 @@ class Validation:
 
     def owners(self) -> set[str] | None:
         if not self._owners_loaded:
-            self._owners = known_owners(self.repo.root, self.repo.config)
             self._owners_loaded = True
+            try:
+                self._owners = known_owners(self.repo.root, self.repo.config)
+            except EvalloopError as exc:
+                # without a usable owners list no owner can be checked: say so once
+                self.findings.append(Finding(path=exc.path or "owners.yaml", line=exc.line or 1,
+                                             col=exc.col or 1, code="OWN000",
+                                             message=f"owners unusable: {exc.message}"))
         return self._owners
 
     def incident_ids(self) -> set[str] | None:
@@ -272,20 +280,27 @@ def _check_fixture(v: Validation, doc: parse.Document) -> Iterator[Finding]:
     # redaction
     allowed = [re.compile(rx) for rx in cfg.redaction_allow]
     lines: list[str] | None = None
+    seen: set[tuple[tuple[Any, ...], str]] = set()
     for group in _REDACTED_GROUPS:
         if not isinstance(data, dict) or group not in data:
             continue
         for loc, hit in scan_data(data[group], (group,)):
-            if hit.value in fixture.synthetic_values or any(rx.search(hit.value) for rx in allowed):
+            if (loc, hit.code) in seen or hit.value in fixture.synthetic_values or any(
+                    rx.search(hit.value) for rx in allowed):
                 continue
+            seen.add((loc, hit.code))
             line, col = at(*loc)
             lines = lines if lines is not None else doc.text.splitlines()
-            if 0 < line <= len(lines) and ALLOW_MARKER in lines[line - 1]:
-                continue
+            if 0 < line <= len(lines):
+                if ALLOW_MARKER in lines[line - 1]:
+                    continue
+                # point at the item itself when the scalar sits on one line
+                found = lines[line - 1].find(hit.value, col - 1)
+                col = found + 1 if found >= 0 else col
             yield Finding(path=doc.display, line=line, col=col, code=hit.code,
-                          message=f"unredacted {hit.kind} in {'.'.join(map(str, loc))}: redact it, "
-                          f"or mark a deliberate synthetic value (`synthetic_values` or a "
-                          f"`# {ALLOW_MARKER}` comment)")
+                          message=f"unredacted {hit.kind} in {'.'.join(map(str, loc))} (redact it; "
+                          f"a deliberate synthetic value goes in `synthetic_values` or its line "
+                          f"gets `# {ALLOW_MARKER}`)")
 
 
 def _check_model(doc: parse.Document, model: type[BaseModel]) -> Iterator[Finding]:
@@ -306,6 +321,12 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
                 targets.append(extra)
     else:
         targets = list(files)
+        # a changed owners list or config can break fixtures that did not change
+        if any(repo.kind_of(p) in ("config", "owners") for p in targets):
+            given = {p.resolve() for p in targets}
+            targets += [p for p in every_fixture if p.resolve() not in given]
+    # owners and config first: when they are broken, fixtures cannot be checked against them
+    targets.sort(key=lambda p: repo.kind_of(p) not in ("config", "owners"))
     checked: dict[Path, tuple[str, parse.Document]] = {}
     incident_ids: dict[str, list[parse.Document]] = {}
     for path in targets:
@@ -318,7 +339,10 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
         if kind == "config":
             v.findings.extend(_check_model(loaded, Config))
         elif kind == "owners":
-            v.findings.extend(_check_model(loaded, OwnersFile))
+            found = list(_check_model(loaded, OwnersFile))
+            v.findings.extend(found)
+            if found:
+                v._owners_loaded = True
         elif kind == "incident":
             found = list(_check_model(loaded, Incident))
             v.findings.extend(found)

@@ -1,0 +1,60 @@
+"""The hook as users run it: the real pre-commit, installing this project from its git repo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+
+from tests.conftest import PROJECT, write
+
+GOOD = "id: good\nowner: my-team\nseverity: blocking\ninput: {user_message: hi}\n"
+PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
+
+
+@pytest.fixture(scope="module")
+def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project as committed plus the working tree, as try-repo would see it in a clone."""
+    src = tmp_path_factory.mktemp("src") / "evalloop"
+    ignore = shutil.ignore_patterns(".git", "venv", ".venv", "*.egg-info", "__pycache__", "bench",
+                                    ".mypy_cache", ".ruff_cache", ".pytest_cache", "build")
+    shutil.copytree(PROJECT, src, ignore=ignore)
+    r = git.Repo.init(src)
+    r.git.add(A=True)
+    r.git.commit(m="snapshot", author="t <t@example.com>", env={"GIT_COMMITTER_NAME": "t",
+                                                                "GIT_COMMITTER_EMAIL": "t@example.com"})
+    return src
+
+
+def test_try_repo_validates_good_and_bad_fixtures(hook_source: Path, tmp_path: Path) -> None:
+    work = tmp_path / "user-repo"
+    work.mkdir()
+    r = git.Repo.init(work)
+    write(work / "owners.yaml", "owners:\n  my-team: {contact: '#t'}\n")
+    write(work / "fixtures/good.yaml", GOOD)
+    write(work / "fixtures/bad.yaml", GOOD.replace("good", "bad").replace("blocking", "blockin"))
+    write(work / "fixtures/dup.json", '{"id": "good", "owner": "my-team"}')
+    write(work / "README.md", "not a fixture\n")
+    r.git.add(A=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    cmd = [*PRE_COMMIT, "try-repo", str(hook_source), "evalloop-validate", "--all-files"]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "fixtures/bad.yaml:3:11: SCH001 severity: 'blockin' is not one of" in out
+    assert "fixtures/dup.json:1:8: ID001 id 'good' is also used by fixtures/good.yaml" in out
+    assert "README.md" not in out.split("evalloop validate", 1)[-1]
+
+    # fixed: the hook passes
+    write(work / "fixtures/bad.yaml", GOOD.replace("good", "bad"))
+    (work / "fixtures/dup.json").unlink()
+    r.git.add(A=True)
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout

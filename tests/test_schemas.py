@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from evalloop import parse, schemas
+from tests.conftest import PROJECT
+
+
+@pytest.mark.parametrize("name", sorted(schemas.MODELS))
+def test_schema_file_matches_model(name: str) -> None:
+    path = PROJECT / "schemas" / f"{name}.schema.json"
+    assert path.read_text() == schemas.schema_text(schemas.MODELS[name]), (
+        f"{path} drifted from its model: run `python -m evalloop.schemas`"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(schemas.MODELS))
+def test_schema_is_valid_draft_2020_12(name: str) -> None:
+    schema = json.loads((PROJECT / "schemas" / f"{name}.schema.json").read_text())
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_project_fixtures_satisfy_published_schema() -> None:
+    schema = json.loads((PROJECT / "schemas/fixture.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted((PROJECT / "fixtures").rglob("*.*"))
+    assert len(files) >= 3
+    for f in files:
+        data = json.loads(f.read_text()) if f.suffix == ".json" else YAML(typ="safe").load(f)
+        assert list(validator.iter_errors(parse.plain(data))) == [], f
+
+
+def test_schema_rejects_what_the_model_rejects() -> None:
+    validator = jsonschema.Draft202012Validator(schemas.schema_for(schemas.MODELS["fixture"]))
+    assert not validator.is_valid({"id": "x", "severity": "blocker"})
+    assert not validator.is_valid({"id": "x", "typo": 1})
+    assert validator.is_valid({"id": "x"})

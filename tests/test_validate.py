@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT, invoke, run_evalloop, write
+
+GOOD = """\
+id: good-one
+owner: my-team
+severity: warning
+created_at: 2026-01-01
+input: {user_message: hi}
+expected: {tools_not_called: [issue_refund]}
+"""
+
+
+def lines(output: str) -> list[str]:
+    return [ln for ln in output.splitlines() if ln and "file(s) checked" not in ln]
+
+
+def test_project_worked_example_is_clean() -> None:
+    proc = run_evalloop("validate", "--today", "2026-11-27", cwd=PROJECT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "6 file(s) checked: 0 error(s)" in proc.stderr
+
+
+def test_scaffold_validates(repo: Path) -> None:
+    assert invoke("validate").exit_code == 0
+
+
+def test_schema_errors_point_at_key_and_value(repo: Path) -> None:
+    write(repo / "fixtures/bad.yaml", GOOD.replace("severity: warning", "severity: blocker")
+          + "gatez: [prompt]\nbudget: 3\n")
+    result = invoke("validate", "fixtures/bad.yaml")
+    assert result.exit_code == 1
+    assert lines(result.output) == [
+        "fixtures/bad.yaml:3:11: SCH001 severity: 'blocker' is not one of "
+        "['blocking', 'warning', 'exploratory']",
+        "fixtures/bad.yaml:7:1: SCH001 gatez: unknown key 'gatez' (did you mean 'gates'?)",
+        "fixtures/bad.yaml:8:1: SCH001 budget: unknown key 'budget'",
+    ]
+
+
+def test_nested_schema_error_in_json(repo: Path) -> None:
+    write(repo / "fixtures/bad.json", json.dumps(
+        {"id": "j", "owner": "my-team", "expected": {"budget": {"max_tool_calls": -1}}}, indent=2))
+    result = invoke("validate", "fixtures/bad.json")
+    assert lines(result.output) == [
+        "fixtures/bad.json:6:25: SCH001 expected.budget.max_tool_calls: -1 is less than the "
+        "minimum of 0"]
+
+
+def test_duplicate_id_found_when_only_one_file_is_passed(repo: Path) -> None:
+    write(repo / "fixtures/a.yaml", GOOD)
+    write(repo / "fixtures/deep/b.json", json.dumps({"id": "good-one", "owner": "my-team"}))
+    result = invoke("validate", "fixtures/a.yaml")
+    assert result.exit_code == 1
+    assert lines(result.output) == [
+        "fixtures/a.yaml:1:5: ID001 id 'good-one' is also used by fixtures/deep/b.json"]
+    # the full run reports both sides
+    assert len([ln for ln in lines(invoke("validate").output) if "ID001" in ln]) == 2
+
+
+def test_owner_checks(repo: Path) -> None:
+    write(repo / "fixtures/a.yaml", GOOD.replace("owner: my-team", "owner: my-teem"))
+    write(repo / "fixtures/b.yaml", GOOD.replace("good-one", "b").replace("owner: my-team\n", ""))
+    out = lines(invoke("validate").output)
+    assert "fixtures/a.yaml:2:8: OWN001 owner 'my-teem' is not listed in owners.yaml " \
+           "(did you mean 'my-team'?)" in out
+    assert any(ln.startswith("fixtures/b.yaml:1:1: OWN002") for ln in out)
+
+
+def test_codeowners_as_owner_source(repo: Path) -> None:
+    write(repo / "evalloop.yaml", "owners: {source: codeowners}\n")
+    write(repo / ".github/CODEOWNERS", "fixtures/ @acme/support-platform  # refunds\n")
+    write(repo / "fixtures/example-approval-before-refund.yaml",
+          GOOD.replace("my-team", "support-platform"))
+    write(repo / "fixtures/c.yaml", GOOD.replace("good-one", "c").replace("my-team", "acme/other"))
+    out = lines(invoke("validate").output)
+    assert len(out) == 1 and "fixtures/c.yaml:2:8: OWN001 owner 'acme/other'" in out[0]
+
+
+def test_expiry_errors_warnings_and_today(repo: Path) -> None:
+    write(repo / "fixtures/t.yaml", GOOD + "temporary: true\n")
+    write(repo / "fixtures/e.yaml", GOOD.replace("good-one", "e") + "expires_at: 2026-03-01\n")
+    result = invoke("validate", "--today", "2026-02-20")
+    out = lines(result.output)
+    assert "fixtures/t.yaml:7:1: EXP003 `temporary: true` needs an `expires_at` date" in out
+    assert "fixtures/e.yaml:7:13: EXP002 warning: fixture expires on 2026-03-01 (in 9 days)" in out
+    assert result.exit_code == 1
+    write(repo / "fixtures/t.yaml", GOOD)
+    warn_only = invoke("validate", "--today", "2026-02-20")
+    assert warn_only.exit_code == 0 and "EXP002" in warn_only.output
+    expired = invoke("validate", "--today", "2026-03-02")
+    assert expired.exit_code == 1
+    assert "EXP001 fixture expired on 2026-03-01 (1 days ago)" in expired.output
+    assert invoke("validate", "--today", "2026-01-01").exit_code == 0
+
+
+def test_references(repo: Path) -> None:
+    write(repo / "incidents/INC-1.yaml", "id: INC-1\nseverity: sev2\nopened_at: 2026-01-01\n"
+          "signal: near_miss\nsummary: s\nowner: my-team\n")
+    write(repo / "prompts/refund.md", "prompt\n")
+    write(repo / "fixtures/r.yaml", GOOD + "incident_id: INC-2\n"
+          "scope: {paths: [prompts/refund.md, 'policies/**/*.yaml']}\n")
+    out = lines(invoke("validate").output)
+    assert out == [
+        "fixtures/r.yaml:7:14: REF001 incident 'INC-2' not found under incidents/",
+        "fixtures/r.yaml:8:36: REF002 scope path 'policies/**/*.yaml' matches no file in the "
+        "repository",
+    ]
+    write(repo / "fixtures/r.yaml", GOOD + "incident_id: INC-1\nscope: {paths: [prompts/*.md]}\n")
+    assert invoke("validate").exit_code == 0
+
+
+def test_redaction_and_allow_marker(repo: Path) -> None:
+    write(repo / "fixtures/p.yaml", GOOD.replace(
+        "input: {user_message: hi}",
+        "input:\n  user_message: 'mail jane@corp.io'\n"
+        "  note: 'call 415-555-2671'  # evalloop: allow-synthetic\n"
+        "  card: '4242 4242 4242 4242'\n") + "synthetic_values: ['4242 4242 4242 4242']\n")
+    out = lines(invoke("validate").output)
+    assert len(out) == 1 and out[0].startswith(
+        "fixtures/p.yaml:6:23: RED001 unredacted e-mail address in input.user_message")
+
+
+def test_incidents_owners_and_config_are_validated(repo: Path) -> None:
+    write(repo / "incidents/x.yaml", "id: X\nseverity: sev9\n")
+    write(repo / "owners.yaml", "owners: [a, b]\n")
+    out = lines(invoke("validate").output)
+    assert any(ln.startswith("incidents/x.yaml:2:11: SCH001 severity:") for ln in out)
+    assert any(ln.startswith("incidents/x.yaml:1:1: SCH001 (root): 'opened_at' is a required")
+               for ln in out)
+    assert "owners.yaml:1:9: SCH001 owners: ['a', 'b'] is not of type 'object'" in out
+
+
+def test_broken_config_is_a_usage_error(repo: Path) -> None:
+    write(repo / "evalloop.yaml", "version: 1\nexpiry_warning_days: soon\n")
+    result = invoke("validate")
+    assert result.exit_code == 2
+    assert "evalloop.yaml:2:22: CFG001 expiry_warning_days:" in result.output
+
+
+def test_missing_file_is_a_usage_error(repo: Path) -> None:
+    assert invoke("validate", "fixtures/nope.yaml").exit_code == 2
+
+
+def test_hostile_files_get_one_line_errors(repo: Path) -> None:
+    f = repo / "fixtures"
+    write(f / "dup.yaml", "id: a\nid: b\n")
+    write(f / "tag.yaml", "id: !!python/object/apply:os.system [id]\n")
+    (f / "bin.json").write_bytes(b"\x00\x01\x02")
+    write(f / "empty.yaml", "")
+    write(f / "list.yaml", "- a\n- b\n")
+    with (f / "huge.yaml").open("wb") as fh:
+        fh.truncate(50 * 1024 * 1024)
+    proc = run_evalloop("validate", cwd=repo)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    out = lines(proc.stdout)
+    expected = {
+        "fixtures/dup.yaml:2:1: YAML002", "fixtures/tag.yaml:1:5: YAML003",
+        "fixtures/bin.json:1:1: FILE001", "fixtures/empty.yaml:1:1: FILE001",
+        "fixtures/huge.yaml:1:1: FILE001", "fixtures/list.yaml:1:1: SCH001",
+    }
+    assert {ln.split(" ", 2)[0] + " " + ln.split(" ", 2)[1] for ln in out} == expected
+
+
+def test_json_and_github_formats(repo: Path) -> None:
+    write(repo / "fixtures/bad.yaml", "id: a\nowner: 'x,y:%z'\n")
+    doc = json.loads(invoke("validate", "--format", "json").output)
+    assert doc["errors"] == 1 and doc["findings"][0]["code"] == "OWN001"
+    assert doc["findings"][0]["line"] == 2
+    gh = invoke("validate", "--format", "github").output.strip()
+    assert gh.startswith("::error file=fixtures/bad.yaml,line=2,col=8,title=OWN001::owner 'x,y:%25z'")
+
+
+def test_help_explains_exit_codes() -> None:
+    result = invoke("validate", "--help")
+    assert "Exit 0 when clean" in result.output and "--today" in result.output
+
+
+def test_fixture_outside_repo_root_uses_given_path(repo: Path, tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "fixtures/refund/refund-approval-bypass-regression.json",
+                repo / "fixtures/seed.json")
+    out = lines(invoke("validate", "fixtures/seed.json").output)
+    assert out == ["fixtures/seed.json:1:1: OWN002 fixture has no `owner` and evalloop.yaml sets "
+                   "no `defaults.owner`"]
