@@ -180,6 +180,8 @@ def parse_text(text: str, display: str, *, is_json: bool) -> Any:
         raise LoadError("YAML001", f"invalid YAML: {_one_line(str(exc))}", path=display) from None
     except RecursionError:
         raise LoadError("YAML003", "YAML nested too deeply", path=display) from None
+    if "*" not in text:  # no aliases, nothing can expand
+        return data
     try:
         size = _expanded_size(data, {})
     except RecursionError:

@@ -16,8 +16,10 @@ import datetime as dt
 import difflib
 import glob
 import os
+import multiprocessing as mp
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,7 +38,7 @@ from evalloop.findings import Finding
 from evalloop.fixtures import Fixture
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile, known_owners
-from evalloop.redaction import ALLOW_MARKER, scan_data
+from evalloop.redaction import ALLOW_MARKER, secret_detectors, scan_data
 
 _YAML_ID = re.compile(r"^id:[ \t]*(.*?)[ \t]*(?:#.*)?$", re.M)
 _REDACTED_GROUPS = ("input", "context", "expected", "required_spans", "forbidden_spans",
@@ -57,13 +59,7 @@ class Repo:
             return str(path)
 
     def fixture_files(self) -> list[Path]:
-        found: set[Path] = set()
-        for pattern in self.config.fixtures:
-            for name in glob.iglob(pattern, root_dir=self.root, recursive=True):
-                p = self.root / name
-                if p.is_file():
-                    found.add(p)
-        return sorted(found)
+        return glob_files(self.root, self.config.fixtures)
 
     def incident_files(self) -> list[Path]:
         folder = self.root / self.config.incidents_dir
@@ -83,11 +79,51 @@ class Repo:
         return "fixture"
 
 
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """A repository glob (`**` spans folders, `*` and `?` stay within one) as a regex."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_files(root: Path, patterns: list[str]) -> list[Path]:
+    """Files under `root` matching any of the globs, walking each base folder once."""
+    regexes = [glob_to_regex(p) for p in patterns]
+    bases = {p.split("*", 1)[0].split("?", 1)[0].rsplit("/", 1)[0] if "/" in p.split("*", 1)[0]
+             else "" for p in patterns}
+    found: set[str] = set()
+    for base in sorted(bases):
+        top = root / base if base else root
+        for folder, dirs, names in os.walk(top):
+            dirs[:] = [d for d in dirs if d != ".git"]
+            rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+            prefix = "" if rel_folder == "." else rel_folder + "/"
+            for name in names:
+                rel = prefix + name
+                if any(rx.match(rel) for rx in regexes):
+                    found.add(rel)
+    return [root / rel for rel in sorted(found)]
+
+
 def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return Path(rel).as_posix() if not rel.startswith("..") else path.as_posix()
 
 
 @cache
@@ -178,12 +214,6 @@ def scan_id(path: Path, max_bytes: int) -> str | None:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1]
     return value or None
-
-
-@dataclass
-class _Checked:
-    doc: parse.Document
-    fixture: Fixture
 
 
 @dataclass
@@ -310,6 +340,61 @@ def _check_model(doc: parse.Document, model: type[BaseModel]) -> Iterator[Findin
         yield from _schema_findings(doc, model, exc)
 
 
+@dataclass
+class _FileResult:
+    path: Path
+    display: str
+    kind: str
+    findings: list[Finding]
+    ident: str | None
+
+
+# Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 400
+_STATE: Validation | None = None
+
+
+def _check_file(v: Validation, path: Path) -> _FileResult:
+    repo = v.repo
+    kind = repo.kind_of(path)
+    loaded = _load(repo, path)
+    if isinstance(loaded, Finding):
+        return _FileResult(path, loaded.path, kind, [loaded], None)
+    model = {"config": Config, "owners": OwnersFile, "incident": Incident}.get(kind)
+    found = list(_check_model(loaded, model) if model else _check_fixture(v, loaded))
+    data = loaded.data
+    ident = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+    if kind == "incident" and found:
+        ident = None
+    return _FileResult(path, loaded.display, kind, found, ident)
+
+
+def _check_chunk(paths: list[Path]) -> list[_FileResult]:
+    assert _STATE is not None
+    return [_check_file(_STATE, p) for p in paths]
+
+
+def _check_all(v: Validation, paths: list[Path]) -> list[_FileResult]:
+    """Check files, over all cores when there are many (parsing is CPU-bound)."""
+    global _STATE
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) < PARALLEL_MIN_FILES or workers < 2 or "fork" not in mp.get_all_start_methods():
+        return [_check_file(v, p) for p in paths]
+    # shared lookups are computed once here and inherited by the forked workers
+    v.owners()
+    v.incident_ids()
+    secret_detectors()
+    _validator(Fixture)
+    size = max(64, len(paths) // (workers * 4))
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    _STATE = v
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            return [r for part in pool.map(_check_chunk, chunks) for r in part]
+    finally:
+        _STATE = None
+
+
 def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Validation:
     """Validate the given files (all fixtures, incidents and config when None)."""
     v = Validation(repo=repo, today=today)
@@ -323,63 +408,45 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
         targets = list(files)
         # a changed owners list or config can break fixtures that did not change
         if any(repo.kind_of(p) in ("config", "owners") for p in targets):
-            given = {p.resolve() for p in targets}
-            targets += [p for p in every_fixture if p.resolve() not in given]
+            given = {os.path.abspath(p) for p in targets}
+            targets += [p for p in every_fixture if os.path.abspath(p) not in given]
     # owners and config first: when they are broken, fixtures cannot be checked against them
-    targets.sort(key=lambda p: repo.kind_of(p) not in ("config", "owners"))
-    checked: dict[Path, tuple[str, parse.Document]] = {}
-    incident_ids: dict[str, list[parse.Document]] = {}
-    for path in targets:
-        v.files += 1
-        loaded = _load(repo, path)
-        if isinstance(loaded, Finding):
-            v.findings.append(loaded)
-            continue
-        kind = repo.kind_of(path)
-        if kind == "config":
-            v.findings.extend(_check_model(loaded, Config))
-        elif kind == "owners":
-            found = list(_check_model(loaded, OwnersFile))
-            v.findings.extend(found)
-            if found:
-                v._owners_loaded = True
-        elif kind == "incident":
-            found = list(_check_model(loaded, Incident))
-            v.findings.extend(found)
-            if not found:
-                incident_ids.setdefault(loaded.data["id"], []).append(loaded)
-        else:
-            found = list(_check_fixture(v, loaded))
-            v.findings.extend(found)
-            if isinstance(loaded.data, dict) and isinstance(loaded.data.get("id"), str):
-                checked[path.resolve()] = (loaded.data["id"], loaded)
-    v.findings.extend(_duplicate_ids(repo, checked, every_fixture, files is None))
-    for ident, docs in incident_ids.items():
-        for doc in docs[1:]:
-            line, col = parse.locate(doc, ("id",))
-            v.findings.append(Finding(path=doc.display, line=line, col=col, code="ID001",
-                                      message=f"incident id {ident!r} is also used by {docs[0].display}"))
+    first = [p for p in targets if repo.kind_of(p) in ("config", "owners")]
+    results = [_check_file(v, p) for p in first]
+    if any(r.kind == "owners" and r.findings for r in results):
+        v._owners_loaded = True
+    results += _check_all(v, [p for p in targets if repo.kind_of(p) not in ("config", "owners")])
+    v.files = len(results)
+    for r in results:
+        v.findings.extend(r.findings)
+    fixtures = {os.path.abspath(r.path): r for r in results if r.kind == "fixture" and r.ident}
+    incidents = [r for r in results if r.kind == "incident" and r.ident]
+    v.findings.extend(_duplicate_ids(repo, fixtures, every_fixture, files is None))
+    v.findings.extend(_duplicate_ids(repo, {os.path.abspath(r.path): r for r in incidents}, [],
+                                     True, what="incident id"))
     v.findings.sort(key=Finding.sort_key)
     return v
 
 
-def _duplicate_ids(repo: Repo, checked: dict[Path, tuple[str, parse.Document]],
-                   every_fixture: list[Path], complete: bool) -> Iterator[Finding]:
-    """ID001 for each checked fixture whose id another fixture file also uses."""
-    owners_of: dict[str, list[str]] = {}
-    for ident, doc in checked.values():
-        owners_of.setdefault(ident, []).append(doc.display)
+def _duplicate_ids(repo: Repo, checked: dict[str, _FileResult], every_fixture: list[Path],
+                   complete: bool, what: str = "id") -> Iterator[Finding]:
+    """ID001 for each checked file whose id another file also uses."""
+    users: dict[str, list[str]] = {}
+    for r in checked.values():
+        users.setdefault(r.ident or "", []).append(r.display)
     if not complete:
-        wanted = set(owners_of)
         for path in every_fixture:
-            if path.resolve() in checked:
+            if os.path.abspath(path) in checked:
                 continue
             ident = scan_id(path, repo.config.max_fixture_bytes)
-            if ident in wanted:
-                owners_of[ident].append(repo.display(path))
-    for ident, doc in checked.values():
-        others = [p for p in owners_of[ident] if p != doc.display]
+            if ident in users:
+                users[ident].append(repo.display(path))
+    for r in checked.values():
+        others = [p for p in users[r.ident or ""] if p != r.display]
         if others:
+            # only duplicates need positions: parse those again with positions
+            doc = parse.load_document(r.path, max_bytes=repo.config.max_fixture_bytes,
+                                      display=r.display)
             line, col = parse.locate(doc, ("id",))
-            yield Finding(path=doc.display, line=line, col=col, code="ID001",
-                          message=f"id {ident!r} is also used by {', '.join(sorted(others))}")
+            yield Finding(path=r.display, line=line, col=col, code="ID001",
+                          message=f"{what} {r.ident!r} is also used by {', '.join(sorted(others))}")
