@@ -10,6 +10,7 @@ point at the offending key instead of the top of the file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -156,7 +157,7 @@ def parse_text(text: str, display: str, *, is_json: bool) -> Any:
         except RecursionError:
             raise LoadError("YAML003", "JSON nested too deeply", path=display) from None
     try:
-        data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - _FastLoader is a SafeLoader
+        data = yaml.load(text, Loader=_FastLoader)
     except _DuplicateKey as exc:
         raise LoadError("YAML002", f"duplicate key {exc.key!r}", path=display,
                         line=exc.mark.line + 1, col=exc.mark.column + 1) from None
@@ -232,19 +233,12 @@ def locate(doc: Document, loc: tuple[Any, ...], *, key: bool = False) -> tuple[i
             found = part if part in node else (str(part) if str(part) in node else None)
             if found is None:
                 continue
-            try:
-                if last and key:
-                    pos = node.lc.key(found)
-                else:
-                    pos = node.lc.value(found)
-            except (KeyError, TypeError, AttributeError):
-                pass
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                pos = node.lc.key(found) if last and key else node.lc.value(found)
             node = node[found]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 pos = node.lc.item(part)
-            except (KeyError, TypeError, AttributeError):
-                pass
             node = node[part]
     return pos[0] + 1, pos[1] + 1
 

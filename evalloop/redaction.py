@@ -91,6 +91,7 @@ def secret_detectors() -> tuple[re.Pattern[str], list[tuple[str, re.Pattern[str]
     from detect_secrets.plugins.base import RegexBasedDetector
 
     patterns: list[tuple[str, re.Pattern[str]]] = []
+    cls: Any
     for secret_type, cls in get_mapping_from_secret_type_to_class().items():
         if not issubclass(cls, RegexBasedDetector) or cls.__name__ == "IPPublicDetector":
             continue
@@ -124,9 +125,9 @@ def scan_string(value: str, key: str | None = None, *, email: bool = True, numbe
                 yield Hit("RED004", "IBAN", m.group(1))
     if secrets and _may_hold_secret(value) and secret_detectors()[0].search(value):
         for secret_type, rx in secret_detectors()[1]:
-            m = rx.search(value)
-            if m:
-                yield Hit("RED005", f"credential ({secret_type})", m.group(0))
+            found = rx.search(value)
+            if found:
+                yield Hit("RED005", f"credential ({secret_type})", found.group(0))
                 break
     if key is not None and _SECRET_KEYS.search(key) and not _PLACEHOLDER.match(value.strip()):
         yield Hit("RED005", f"credential (value of `{key}`)", value)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import glob
-import os
 import multiprocessing as mp
+import os
 import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +38,7 @@ from evalloop.findings import Finding
 from evalloop.fixtures import Fixture
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile, known_owners
-from evalloop.redaction import ALLOW_MARKER, secret_detectors, scan_data
+from evalloop.redaction import ALLOW_MARKER, scan_data, secret_detectors
 
 _YAML_ID = re.compile(r"^id:[ \t]*(.*?)[ \t]*(?:#.*)?$", re.M)
 _REDACTED_GROUPS = ("input", "context", "expected", "required_spans", "forbidden_spans",
@@ -360,7 +360,8 @@ def _check_file(v: Validation, path: Path) -> _FileResult:
     loaded = _load(repo, path)
     if isinstance(loaded, Finding):
         return _FileResult(path, loaded.path, kind, [loaded], None)
-    model = {"config": Config, "owners": OwnersFile, "incident": Incident}.get(kind)
+    models: dict[str, type[BaseModel]] = {"config": Config, "owners": OwnersFile, "incident": Incident}
+    model = models.get(kind)
     found = list(_check_model(loaded, model) if model else _check_fixture(v, loaded))
     data = loaded.data
     ident = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None

@@ -4,8 +4,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import PROJECT, invoke, run_evalloop, write
 
 GOOD = """\

@@ -72,8 +72,8 @@ def init(cwd: Path) -> int:
                   file=sys.stderr)
         print("evalloop: nothing written", file=sys.stderr)
         return 1
-    for folder in (*CONVENTIONAL_FOLDERS, "incidents/"):
-        d = root / folder
+    for name in (*CONVENTIONAL_FOLDERS, "incidents/"):
+        d = root / name
         if not d.exists():
             d.mkdir(parents=True)
             (d / ".gitkeep").touch()
