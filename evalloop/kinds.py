@@ -33,3 +33,6 @@ CONVENTIONAL_FOLDERS: dict[str, str] = {
 Severity = Literal["blocking", "warning", "exploratory"]
 SpanType = Literal["model", "tool", "retrieval", "policy", "approval", "workflow", "message", "memory"]
 SPAN_TYPES: tuple[str, ...] = get_args(SpanType)
+
+# Kinds that are artifacts of the agent (not fixtures, config or harness code).
+ARTIFACT_KINDS: frozenset[str] = frozenset(CHANGE_KINDS) - {"fixture"}
