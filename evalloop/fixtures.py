@@ -89,6 +89,10 @@ class ToolCallSpec(Strict):
 
 
 ArgsMode = Literal["exact", "subset", "ignore"]
+RiskArea = Literal["safety", "privacy", "money_movement", "authorization", "side_effect", "quality", "cost",
+                   "latency"]
+# Seed, "Signal Triage": these are blocking until reviewed, and never quarantined.
+PROTECTED_RISKS = frozenset({"safety", "privacy", "money_movement", "authorization"})
 
 
 class ToolSequence(Strict):
@@ -166,6 +170,11 @@ class Fixture(Strict):
         default=None, description="Change kinds that run this fixture; absent means every kind."
     )
     scope: Scope | None = None
+    risk: list[RiskArea] = Field(
+        default_factory=list,
+        description="What a regression here endangers; safety, privacy, money_movement and "
+        "authorization fixtures can never be quarantined.",
+    )
     runs: int = Field(default=1, ge=1, le=100, description="Repeat the run n times (flakiness).")
     min_passes: int | None = Field(default=None, ge=1, description="Passes needed out of `runs`.")
     synthetic_values: list[str] = Field(

@@ -65,6 +65,77 @@ def validate(files: tuple[Path, ...], fmt: str, today: dt.datetime | None,
                           today=today.date() if today else None, config_path=config_path))
 
 
+@cli.command()
+@click.argument("fixture", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("trace", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--run", "run_id", default=None,
+              help="Which run to judge when the trace holds several (run or trace id).")
+@click.option("--trace-format",
+              type=click.Choice(["native", "otlp", "openinference", "jaeger", "any_agent"]),
+              default=None, help="Force the trace format instead of detecting it.")
+def check(fixture: Path, trace: Path, fmt: str, run_id: str | None,
+          trace_format: str | None) -> None:
+    """Evaluate one recorded run in TRACE against FIXTURE and list every violation
+    with its evidence.
+
+    Exit 0 when the run passes, 1 when it fails, 2 on unusable input."""
+    from evalloop.commands import check as cmd
+
+    sys.exit(cmd.check(fixture, trace, fmt=fmt, run_id=run_id, trace_format=trace_format))
+
+
+_FORMATS = click.Choice(["text", "json", "markdown", "junit"])
+
+
+@cli.command()
+@click.option("--base", required=True, help="Base revision (the pull request's target), e.g. origin/main.")
+@click.option("--head", default="HEAD", show_default=True, help="Head revision (the change).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Config file (default: evalloop.yaml at the repository root).")
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the report here instead of stdout.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the JSON report here (what `evalloop merge` and the Action read).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Fixtures run concurrently.")
+@click.option("--shard", "shard_spec", default=None, metavar="I/N",
+              help="Run only the I-th of N deterministic, balanced shares of the selection.")
+@click.option("--explain", "explain_id", default=None, metavar="ID",
+              help="Say why fixture ID is or is not selected, and stop.")
+@click.option("--select-only", is_flag=True, help="Report the selection without running anything.")
+@click.option("--today", type=_DATE, default=None, help="Date for quarantine expiry (YYYY-MM-DD).")
+def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
+         jobs: int, shard_spec: str | None, explain_id: str | None, select_only: bool,
+         today: dt.datetime | None) -> None:
+    """The release gate: diff BASE...HEAD (from their merge-base, as a pull request does), classify
+    each changed artifact, select the fixtures that protect the behaviours it can affect, run them
+    through the agent harness and decide.
+
+    Verdict: block if a blocking fixture fails, errors, is flaky (unless quarantined) or has no run;
+    warn if a warning fixture fails; pass otherwise. Exit 0 pass/warn, 1 block, 2 usage."""
+    from evalloop.commands import gate as cmd
+
+    sys.exit(cmd.gate(base=base, head=head, config_path=config_path, fmt=fmt, output=output,
+                      json_path=json_path, jobs=jobs, shard_spec=shard_spec, explain_id=explain_id,
+                      select_only=select_only, today=today.date() if today else None))
+
+
+@cli.command()
+@click.argument("reports", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def merge(reports: tuple[Path, ...], fmt: str, output: Path | None, json_path: Path | None) -> None:
+    """Combine the JSON reports of `evalloop gate --shard I/N` runs into one report and verdict.
+    A missing shard, or a selected fixture no shard ran, blocks. Exit 0 pass/warn, 1 block, 2 usage."""
+    from evalloop.commands import merge as cmd
+
+    sys.exit(cmd.merge(list(reports), fmt=fmt, output=output, json_path=json_path))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="evalloop", standalone_mode=True)

@@ -18,6 +18,7 @@ from evalloop.config import Config
 from evalloop.fixtures import Fixture
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile
+from evalloop.quarantine import QuarantineFile
 
 BASE_ID = "https://evalloop.dev/schemas/"
 MODELS: dict[str, type[BaseModel]] = {
@@ -25,6 +26,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "config": Config,
     "owners": OwnersFile,
     "incident": Incident,
+    "quarantine": QuarantineFile,
 }
 
 

@@ -35,9 +35,10 @@ from evalloop import parse
 from evalloop.config import CONFIG_FILE, Config
 from evalloop.errors import EvalloopError
 from evalloop.findings import Finding
-from evalloop.fixtures import Fixture
+from evalloop.fixtures import PROTECTED_RISKS, Fixture
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile, known_owners
+from evalloop.quarantine import QUARANTINE_FILE, QuarantineFile
 from evalloop.redaction import ALLOW_MARKER, scan_data, secret_detectors
 
 _YAML_ID = re.compile(r"^id:[ \t]*(.*?)[ \t]*(?:#.*)?$", re.M)
@@ -74,6 +75,8 @@ class Repo:
             return "config"
         if rel == self.config.owners.file:
             return "owners"
+        if rel == QUARANTINE_FILE:
+            return "quarantine"
         if rel.startswith(self.config.incidents_dir.rstrip("/") + "/"):
             return "incident"
         return "fixture"
@@ -333,6 +336,55 @@ def _check_fixture(v: Validation, doc: parse.Document) -> Iterator[Finding]:
                           f"gets `# {ALLOW_MARKER}`)")
 
 
+def _check_quarantine(v: Validation, doc: parse.Document) -> Iterator[Finding]:
+    """QUA001: a protected fixture quarantined; QUA002: expired entry; REF003: unknown fixture."""
+    from evalloop.selection import load_heads
+
+    try:
+        entries = QuarantineFile.model_validate(doc.data).quarantine
+    except ValidationError as exc:
+        yield from _schema_findings(doc, QuarantineFile, exc)
+        return
+    heads = {e.head.id: e.head for e in load_heads(v.repo.root, v.repo.config) if e.head}
+    signals = _incident_signals(v.repo)
+    known = v.owners()
+    for i, q in enumerate(entries):
+        line, col = parse.locate(doc, ("quarantine", i, "id"))
+        head = heads.get(q.id)
+        if head is None:
+            yield Finding(path=doc.display, line=line, col=col, code="REF003",
+                          message=f"quarantined fixture {q.id!r} does not exist")
+            continue
+        protected = sorted(set(head.risk) & PROTECTED_RISKS)
+        if head.incident_id and signals.get(head.incident_id) in PROTECTED_RISKS:
+            protected.append(f"incident {head.incident_id} is a {signals[head.incident_id]} incident")
+        if protected:
+            yield Finding(path=doc.display, line=line, col=col, code="QUA001",
+                          message=f"fixture {q.id!r} guards {', '.join(protected)}: it can never be quarantined; "
+                          "fix the flakiness instead")
+        if known is not None and q.owner not in known:
+            o_line, o_col = parse.locate(doc, ("quarantine", i, "owner"))
+            yield Finding(path=doc.display, line=o_line, col=o_col, code="OWN001",
+                          message=f"owner {q.owner!r} is not a known owner")
+        if q.expires_at < v.today:
+            e_line, e_col = parse.locate(doc, ("quarantine", i, "expires_at"))
+            yield Finding(path=doc.display, line=e_line, col=e_col, code="QUA002", level="warning",
+                          message=f"quarantine of {q.id!r} expired on {q.expires_at.isoformat()}: "
+                          "the fixture blocks again; renew it or remove the entry")
+
+
+def _incident_signals(repo: Repo) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in repo.incident_files():
+        try:
+            data = parse.load_document(p, max_bytes=repo.config.max_fixture_bytes).data
+        except parse.LoadError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("id"), str) and isinstance(data.get("signal"), str):
+            out[data["id"]] = data["signal"]
+    return out
+
+
 def _check_model(doc: parse.Document, model: type[BaseModel]) -> Iterator[Finding]:
     try:
         model.model_validate(doc.data)
@@ -362,7 +414,10 @@ def _check_file(v: Validation, path: Path) -> _FileResult:
         return _FileResult(path, loaded.path, kind, [loaded], None)
     models: dict[str, type[BaseModel]] = {"config": Config, "owners": OwnersFile, "incident": Incident}
     model = models.get(kind)
-    found = list(_check_model(loaded, model) if model else _check_fixture(v, loaded))
+    if kind == "quarantine":
+        found = list(_check_quarantine(v, loaded))
+    else:
+        found = list(_check_model(loaded, model) if model else _check_fixture(v, loaded))
     data = loaded.data
     ident = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
     if kind == "incident" and found:
@@ -402,13 +457,13 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
     every_fixture = repo.fixture_files()
     if files is None:
         targets = [*every_fixture, *repo.incident_files()]
-        for extra in (repo.root / CONFIG_FILE, repo.root / repo.config.owners.file):
+        for extra in (repo.root / CONFIG_FILE, repo.root / repo.config.owners.file, repo.root / QUARANTINE_FILE):
             if extra.is_file():
                 targets.append(extra)
     else:
         targets = list(files)
         # a changed owners list or config can break fixtures that did not change
-        if any(repo.kind_of(p) in ("config", "owners") for p in targets):
+        if any(repo.kind_of(p) in ("config", "owners", "quarantine") for p in targets):
             given = {os.path.abspath(p) for p in targets}
             targets += [p for p in every_fixture if os.path.abspath(p) not in given]
     # owners and config first: when they are broken, fixtures cannot be checked against them

@@ -1,0 +1,191 @@
+"""`evalloop gate`: what changed, which fixtures protect it, run them, decide (SPEC section 4)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+
+from evalloop import changes, quarantine, selection
+from evalloop.config import Config, find_root, load_config
+from evalloop.errors import UsageError
+from evalloop.fixtures import PROTECTED_RISKS
+from evalloop.parse import atomic_write
+from evalloop.report import RENDERERS
+from evalloop.verdict import FixtureResult, GateReport, Reproduction, Selected, count, decide
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    if spec is None:
+        return None
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {spec!r}: expected I/N, e.g. 2/4") from None
+    if not 1 <= i <= n:
+        raise UsageError(f"--shard {spec!r}: I must be between 1 and N")
+    return i, n
+
+
+def harness_globs(config: Config) -> list[str]:
+    """The agent's own code: when it changes, every fixture runs."""
+    if config.agent is None:
+        return []
+    return [f"{p.rstrip('/')}/**/*.py" for p in config.agent.python_path]
+
+
+@contextlib.contextmanager
+def checkout(repo: git.Repo, sha: str, prefix: str) -> Iterator[Path]:
+    """The repository at `sha` in a temporary worktree (the evalloop root inside it)."""
+    tmp = Path(tempfile.mkdtemp(prefix="evalloop-wt-"))
+    wt = tmp / "wt"
+    try:
+        repo.git.worktree("add", "--detach", "--force", str(wt), sha)
+    except git.GitCommandError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(f"cannot check out {sha[:12]} in a worktree: {exc.stderr.strip()}") from None
+    try:
+        yield wt / prefix if prefix else wt
+    finally:
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.worktree("remove", "--force", str(wt))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int) -> list[FixtureResult]:
+    """Run fixtures (paths relative to `root`) through the agent harness; no agent is an error each."""
+    if not selected:
+        return []
+    from evalloop import harness
+
+    return harness.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
+
+
+def _apply_quarantine(results: list[FixtureResult], root: Path, config: Config, today: dt.date) -> list[str]:
+    """Flaky results with an owned, unexpired quarantine entry stop gating; protected ones never do."""
+    entries = quarantine.load(root)
+    if not entries:
+        return []
+    heads = {e.id: e.head for e in selection.load_heads(root, config)}
+    notes = []
+    for i, r in enumerate(results):
+        q = quarantine.active(entries, r.id, today) if r.status == "flaky" else None
+        if q is None:
+            continue
+        head = heads.get(r.id)
+        guarded = sorted(set(head.risk) & PROTECTED_RISKS) if head else []
+        if guarded:
+            notes.append(f"{r.id} is flaky; its quarantine entry is ignored because it guards {', '.join(guarded)}")
+            continue
+        results[i] = r.model_copy(update={"quarantined": True})
+        notes.append(f"{r.id} is flaky and quarantined until {q.expires_at} (owner {q.owner}, {q.issue})")
+    return notes
+
+
+def _reproduce(repo: git.Repo, cs: changes.ChangeSet, prefix: str, head_root: Path, config: Config,
+               results: list[FixtureResult], sel: selection.Selection, jobs: int) -> list[str]:
+    """Added incident fixtures must fail on the base revision and pass on head."""
+    added = {c.path for c in cs.changed if c.kind == "fixture" and c.status == "added"}
+    by_id = {s.id: s for s in sel.selected}
+    targets = [(i, r) for i, r in enumerate(results) if r.incident_id and by_id.get(r.id)
+               and by_id[r.id].path in added]
+    if not targets or cs.merge_base is None:
+        return []
+    notes = []
+    with checkout(repo, cs.merge_base, prefix) as base_root:
+        base_config = load_config(base_root) if (base_root / "evalloop.yaml").exists() else config
+        for _, r in targets:
+            src = head_root / by_id[r.id].path
+            dst = base_root / by_id[r.id].path
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        base_results = {b.id: b for b in run_selected(base_root, base_config, [by_id[r.id] for _, r in targets],
+                                                      jobs)}
+    for i, r in targets:
+        b = base_results.get(r.id)
+        base_status = b.status if b else "no_run"
+        reproduces = base_status == "fail" and r.status == "pass"
+        if reproduces:
+            note = f"fails on base {cs.merge_base[:12]} and passes on head: it reproduces {r.incident_id}"
+        elif base_status == "pass":
+            note = (f"passes on base {cs.merge_base[:12]} too: it does not reproduce {r.incident_id}, "
+                    "so it protects nothing yet")
+            notes.append(f"{r.id}: {note}")
+        elif base_status in ("error", "no_run"):
+            note = f"could not run on base {cs.merge_base[:12]} ({b.error if b else 'no run'}); reproduction unknown"
+            notes.append(f"{r.id}: {note}")
+        else:
+            note = f"{base_status} on base, {r.status} on head"
+        results[i] = r.model_copy(update={"reproduction": Reproduction(
+            base_status=base_status, head_status=r.status, reproduces=reproduces, note=note)})
+    return notes
+
+
+def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Path | None,
+         json_path: Path | None, jobs: int, shard_spec: str | None, explain_id: str | None,
+         select_only: bool, today: dt.date | None) -> int:
+    shard = parse_shard(shard_spec)
+    root = find_root(config_path.parent if config_path else Path.cwd())
+    repo = changes.open_repo(root)
+    top = Path(repo.working_tree_dir or root).resolve()
+    prefix = os.path.relpath(root.resolve(), top).replace(os.sep, "/")
+    prefix = "" if prefix == "." else prefix + "/"
+    config = load_config(root, config_path)
+    classifier = changes.Classifier(config, extra_harness=harness_globs(config))
+    cs = changes.diff(repo, base, head, classifier, prefix)
+    with contextlib.ExitStack() as stack:
+        at_head = not repo.bare and repo.head.is_valid() and repo.head.commit.hexsha == cs.head
+        head_root = root if at_head else stack.enter_context(checkout(repo, cs.head, prefix))
+        head_config = config if at_head else load_config(head_root, None)
+        entries = selection.load_heads(head_root, head_config)
+        sel = selection.select(cs, entries, head_config, head_root)
+        if explain_id is not None:
+            print(selection.explain(sel, explain_id))
+            return 0
+        to_run = selection.shard(sel.selected, *shard) if shard else sel.selected
+        notes = list(sel.notes)
+        results: list[FixtureResult] = []
+        for e in sel.broken:
+            # a fixture that cannot be read cannot be selected with confidence: fail closed
+            results.append(FixtureResult(id=e.id, severity=e.severity, status="error", path=e.path,
+                                         error=f"fixture unreadable: {e.error}"))
+        if select_only:
+            notes.append("selection only (--select-only): nothing was run, no verdict")
+        else:
+            results += run_selected(head_root, head_config, to_run, jobs)
+            notes += _apply_quarantine(results, head_root, head_config, today or dt.date.today())
+            notes += _reproduce(repo, cs, prefix, head_root, head_config, results, sel, jobs)
+    ran = {r.id for r in results}
+    if not select_only:
+        for s in to_run:
+            if s.id not in ran:
+                results.append(FixtureResult(id=s.id, severity=s.severity, status="no_run", path=s.path,
+                                             error="the harness returned no result for it"))
+    order = {s.id: i for i, s in enumerate(sel.selected)}
+    results.sort(key=lambda r: (order.get(r.id, -1), r.id))
+    report = GateReport(
+        verdict=decide(results) if not select_only else "pass",
+        base=cs.base, head=cs.head, merge_base=cs.merge_base, changed=cs.changed,
+        behaviours=sel.behaviours, selected=sel.selected, results=results,
+        counts=count(results, len(to_run)), notes=notes,
+        shard=f"{shard[0]}/{shard[1]}" if shard else None,
+    )
+    emit(report, fmt, output, json_path)
+    return 1 if report.verdict == "block" else 0
+
+
+def emit(report: GateReport, fmt: str, output: Path | None, json_path: Path | None) -> None:
+    text = RENDERERS[fmt](report)
+    if output is not None:
+        atomic_write(output, text)
+    else:
+        sys.stdout.write(text)
+    if json_path is not None:
+        atomic_write(json_path, RENDERERS["json"](report))

@@ -1,0 +1,53 @@
+"""`quarantine.yaml`: owned, expiring exceptions for flaky blocking fixtures (SPEC 4.6).
+
+A flaky blocking fixture still blocks unless an unexpired entry names it with an
+owner, a reason and an issue link. Fixtures guarding safety, privacy, money
+movement or authorization are never quarantined: `evalloop validate` refuses
+such entries and the gate ignores them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalloop import parse
+
+QUARANTINE_FILE = "quarantine.yaml"
+
+
+class QuarantineEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="The quarantined fixture's id.")
+    owner: str = Field(description="Who repairs it.")
+    reason: str = Field(min_length=1)
+    issue: str = Field(pattern=r"^https?://\S+$", description="Link to the repair issue.")
+    expires_at: dt.date
+
+
+class QuarantineFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "evalloop quarantine"})
+
+    quarantine: list[QuarantineEntry] = Field(default_factory=list)
+
+
+def load(root: Path) -> list[QuarantineEntry]:
+    """Entries of the repository's quarantine file; an unusable file quarantines nothing."""
+    path = root / QUARANTINE_FILE
+    if not path.is_file():
+        return []
+    try:
+        doc = parse.load_document(path, max_bytes=1 << 20)
+        return list(QuarantineFile.model_validate(doc.data).quarantine)
+    except (parse.LoadError, ValidationError):
+        return []  # fail closed: validate reports the file; the gate treats nothing as quarantined
+
+
+def active(entries: list[QuarantineEntry], fixture_id: str, today: dt.date) -> QuarantineEntry | None:
+    for e in entries:
+        if e.id == fixture_id and e.expires_at >= today:
+            return e
+    return None

@@ -1,0 +1,241 @@
+"""Which behaviours a change can affect, and which fixtures protect them (SPEC 4.2-4.3).
+
+A fixture is selected when a changed artifact's kind is in its `gates` (absent:
+every kind) and its `scope` covers the artifact; every added or modified
+fixture is selected; everything is selected when the config or the harness
+changed, or when the change itself is uncertain. Each selection carries its
+reasons; `explain` says why a fixture was not selected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalloop import parse
+from evalloop.changes import ChangeSet
+from evalloop.config import Config
+from evalloop.fixtures import Scope
+from evalloop.kinds import ARTIFACT_KINDS, Severity
+from evalloop.verdict import ChangedPath, Selected
+
+# The seed's "Release Gates" table: change type -> the evals it calls for.
+DEFAULT_GATES: dict[str, list[str]] = {
+    "prompt": ["golden tasks", "incident fixtures", "tool trajectory checks"],
+    "tool_manifest": ["schema tests", "mocked tool evals", "authorization tests"],
+    "policy": ["denial tests", "approval tests", "canary monitoring"],
+    "model_route": ["regression suite", "cost and latency budget", "tool-selection comparison"],
+    "retrieval_index": ["source relevance", "freshness", "citation coverage", "missing-evidence behavior"],
+    "memory_rule": ["privacy tests", "stale-memory tests", "write-policy checks"],
+    "agent_topology": ["task completion", "coordination cost", "trace completeness", "merge quality"],
+    # not in the seed's table; a workflow's step order is where approvals live
+    "workflow": ["approval tests", "tool trajectory checks", "incident fixtures"],
+    "fixture": ["the changed fixtures themselves"],
+    "config": ["every fixture (evalloop configuration changed)"],
+    "harness": ["every fixture (the agent harness changed)"],
+}
+
+_IDENTITY_END = re.compile(r"^(input|context|expected):", re.M)
+
+
+class FixtureHead(BaseModel):
+    """The identity fields selection needs; parsed without the (larger) inputs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    owner: str | None = None
+    severity: Severity | None = None
+    gates: list[str] | None = None
+    scope: Scope | None = None
+    incident_id: str | None = None
+    reason: str | None = None
+    risk: list[str] = []
+
+
+@dataclass
+class Entry:
+    path: str  # relative to the repository root, posix
+    head: FixtureHead | None
+    severity: Severity
+    error: str | None = None  # why the file could not be read: it cannot be selected with confidence
+
+    @property
+    def id(self) -> str:
+        return self.head.id if self.head else self.path
+
+
+def load_heads(root: Path, config: Config) -> list[Entry]:
+    """Every fixture's identity. YAML is cut before `input:`/`context:`/`expected:` (the
+    identity block comes first by convention); anything unusual is parsed whole."""
+    from evalloop.validation import glob_files
+
+    entries = []
+    for path in glob_files(root, config.fixtures):
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        entries.append(_load_head(path, rel, config))
+    return entries
+
+
+def _load_head(path: Path, rel: str, config: Config) -> Entry:
+    default = config.defaults.severity
+    try:
+        text = parse.read_text(path, rel, config.max_fixture_bytes)
+        is_json = rel.endswith(".json")
+        data: Any = None
+        if not is_json:
+            m = _IDENTITY_END.search(text)
+            if m is not None:
+                try:
+                    data = parse.parse_text(text[: m.start()], rel, is_json=False)
+                except parse.LoadError:
+                    data = None
+        if not isinstance(data, dict) or "id" not in data:
+            data = parse.parse_text(text, rel, is_json=is_json)
+        head = FixtureHead.model_validate(data)
+    except parse.LoadError as exc:
+        return Entry(rel, None, default, error=str(exc))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return Entry(rel, None, default,
+                     error=f"{rel}: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}")
+    return Entry(rel, head, head.severity or default)
+
+
+@dataclass
+class Selection:
+    selected: list[Selected] = field(default_factory=list)
+    behaviours: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unselected: dict[str, list[str]] = field(default_factory=dict)  # id -> why not
+    broken: list[Entry] = field(default_factory=list)  # fixture files that could not be read
+
+
+@dataclass
+class _Artifact:
+    change: ChangedPath
+    routes: set[str] | None  # None: unknown, so any route scope matches
+    tools: set[str] | None
+
+
+def _names_from(data: Any, *, container: str, stem: str) -> set[str] | None:
+    if not isinstance(data, dict):
+        return {stem}
+    names = {stem}
+    for key in ("name", "route", "tool"):
+        if isinstance(data.get(key), str):
+            names.add(data[key])
+    inner = data.get(container)
+    if isinstance(inner, dict):
+        names |= {str(k) for k in inner}
+    elif isinstance(inner, list):
+        names |= {i["name"] for i in inner if isinstance(i, dict) and isinstance(i.get("name"), str)}
+    return names
+
+
+def _attribute(change: ChangedPath, root: Path) -> _Artifact:
+    """Which routes / tools a changed artifact defines, where that can be told."""
+    routes: set[str] | None = None
+    tools: set[str] | None = None
+    container = {"model_route": "routes", "tool_manifest": "tools"}.get(change.kind)
+    if container is None:
+        return _Artifact(change, None, None)
+    # keys like routes.refund_assist.model name the route itself
+    keyed = {k.split(".")[1] for k in change.keys if k.startswith(container + ".") and k.count(".") >= 1}
+    names: set[str] | None = keyed or None
+    if names is None and change.status != "deleted":
+        p = root / change.path
+        stem = Path(change.path).stem
+        try:
+            doc = parse.load_document(p, max_bytes=4 << 20)
+            names = _names_from(doc.data, container=container, stem=stem)
+        except parse.LoadError:
+            names = None
+    if change.kind == "model_route":
+        routes = names
+    else:
+        tools = names
+    return _Artifact(change, routes, tools)
+
+
+def _scope_covers(scope: Scope | None, a: _Artifact) -> tuple[bool, str]:
+    from evalloop.validation import glob_to_regex
+
+    if scope is None:
+        return True, ""
+    c = a.change
+    if scope.paths:
+        paths = [c.path] + ([c.old_path] if c.old_path else [])
+        if not any(glob_to_regex(g).match(p) for g in scope.paths for p in paths):
+            return False, f"scope.paths {scope.paths} does not cover {c.path}"
+    if scope.routes and a.routes is not None and not (set(scope.routes) & a.routes):
+        return False, f"scope.routes {scope.routes} does not cover route(s) {sorted(a.routes)} in {c.path}"
+    if scope.tools and a.tools is not None and not (set(scope.tools) & a.tools):
+        return False, f"scope.tools {scope.tools} does not cover tool(s) {sorted(a.tools)} in {c.path}"
+    return True, "scope covers it" if (scope.paths or scope.routes or scope.tools) else ""
+
+
+def select(changes: ChangeSet, entries: list[Entry], config: Config, root: Path) -> Selection:
+    sel = Selection()
+    table = {**DEFAULT_GATES, **{str(k): v for k, v in config.gates.items()}}
+    kinds = sorted({c.kind for c in changes.changed if c.kind in table})
+    sel.behaviours = {k: table[k] for k in kinds}
+    run_all: list[str] = list(changes.uncertain)
+    run_all += [f"{c.path} ({c.kind}) {c.status}: every fixture runs"
+                for c in changes.changed if c.kind in ("config", "harness")]
+    sel.notes += changes.uncertain
+    artifacts = [_attribute(c, root) for c in changes.changed if c.kind in ARTIFACT_KINDS]
+    touched_fixtures = {c.path: c for c in changes.changed
+                        if c.kind == "fixture" and c.status != "deleted"}
+    for e in entries:
+        if e.head is None:
+            sel.broken.append(e)
+            continue
+        reasons = list(run_all)
+        why_not: list[str] = []
+        if e.path in touched_fixtures:
+            reasons.append(f"fixture {touched_fixtures[e.path].status} in this change")
+        gates = e.head.gates
+        for a in artifacts:
+            c = a.change
+            if gates is not None and c.kind not in gates:
+                why_not.append(f"gates {gates} do not include {c.kind} ({c.path})")
+                continue
+            covered, how = _scope_covers(e.head.scope, a)
+            if not covered:
+                why_not.append(how)
+                continue
+            keys = f" [{', '.join(c.keys[:5])}{', ...' if len(c.keys) > 5 else ''}]" if c.keys else ""
+            gate_how = f"gates include {c.kind}" if gates is not None else "no gates listed: runs for every kind"
+            reasons.append(f"{c.path}{keys} {c.status} ({c.kind}); {gate_how}" + (f"; {how}" if how else ""))
+        if reasons:
+            sel.selected.append(Selected(id=e.id, severity=e.severity, path=e.path, reasons=reasons))
+        else:
+            sel.unselected[e.id] = why_not or ["nothing in this change is one of its gates"]
+    if not changes.changed and not changes.uncertain:
+        sel.notes.append("no files changed between base and head: nothing to run")
+    elif not sel.selected and not run_all:
+        kinds_changed = sorted({c.kind for c in changes.changed})
+        sel.notes.append(f"no fixture covers this change (changed kinds: {', '.join(kinds_changed)}); "
+                         "if it can alter behaviour, add a fixture whose gates name it")
+    return sel
+
+
+def explain(sel: Selection, fixture_id: str) -> str:
+    for s in sel.selected:
+        if s.id == fixture_id:
+            return f"{fixture_id} is selected:\n" + "\n".join(f"  - {r}" for r in s.reasons)
+    if fixture_id in sel.unselected:
+        return f"{fixture_id} is not selected:\n" + "\n".join(f"  - {r}" for r in sel.unselected[fixture_id])
+    return f"no fixture with id {fixture_id!r} in this repository"
+
+
+def shard(selected: list[Selected], index: int, total: int) -> list[Selected]:
+    """A deterministic, balanced share: round-robin over the ids in sorted order."""
+    ordered = sorted(selected, key=lambda s: s.id)
+    return [s for i, s in enumerate(ordered) if i % total == index - 1]
