@@ -136,7 +136,7 @@ def test_missing_base_runs_everything_and_says_so(grepo: tuple[git.Repo, str], c
 
 def test_shallow_clone_without_merge_base(grepo: tuple[git.Repo, str], chdir: Path, tmp_path_factory:
                                           pytest.TempPathFactory) -> None:
-    repo, base = grepo
+    repo, _base = grepo
     for i in range(3):
         write_files(chdir, {"prompts/refund.md": f"v{i}\n"})
         commit_all(repo, f"c{i}")
