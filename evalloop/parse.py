@@ -20,9 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from evalloop.errors import EvalloopError
 
@@ -51,6 +48,8 @@ class Document:
     def positions(self) -> Any:
         """The ruamel.yaml round-trip tree (with line/column data), parsed on first use."""
         if self._positions is None:
+            from ruamel.yaml import YAML  # only files with findings need positions
+
             try:
                 self._positions = YAML(typ="rt", pure=True).load(self.text)
             except Exception:  # positions are a nicety; never fail the report over them
@@ -222,6 +221,8 @@ def locate(doc: Document, loc: tuple[Any, ...], *, key: bool = False) -> tuple[i
     Parts of `loc` that do not name a child (pydantic adds union branch names)
     are skipped; the deepest position reached is returned.
     """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node = doc.positions()
     pos = (0, 0)
     if node is False or node is None:
@@ -270,5 +271,5 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-__all__ = ["Document", "LoadError", "MarkedYAMLError", "atomic_write", "load_document", "locate",
+__all__ = ["Document", "LoadError", "atomic_write", "load_document", "locate",
            "offset_to_position", "parse_text", "plain", "read_text"]

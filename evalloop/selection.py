@@ -9,12 +9,14 @@ reasons; `explain` says why a fixture was not selected.
 
 from __future__ import annotations
 
-import os
+import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalloop import parse
@@ -58,34 +60,128 @@ class FixtureHead(BaseModel):
     risk: list[str] = []
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeInfo:
+    paths: list[str]
+    routes: list[str]
+    tools: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A validated FixtureHead as plain data: thousands are built per gate run, cheaply."""
+
+    id: str
+    owner: str | None
+    severity: str | None
+    gates: list[str] | None
+    scope: ScopeInfo | None
+    incident_id: str | None
+    reason: str | None
+    risk: list[str]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Head:
+        scope = data.get("scope")
+        return cls(**{**data, "scope": ScopeInfo(**scope) if scope else None})
+
+
 @dataclass
 class Entry:
     path: str  # relative to the repository root, posix
-    head: FixtureHead | None
+    head: Head | None
     severity: Severity
     error: str | None = None  # why the file could not be read: it cannot be selected with confidence
+    # gates and scope as JSON: fixtures with equal signatures are selected alike
+    gates_sig: str = ""
+    scope_sig: str = ""
 
     @property
     def id(self) -> str:
         return self.head.id if self.head else self.path
 
 
+CACHE_VERSION = 2
+
+
 def load_heads(root: Path, config: Config) -> list[Entry]:
-    """Every fixture's identity. YAML is cut before `input:`/`context:`/`expected:` (the
-    identity block comes first by convention); anything unusual is parsed whole."""
-    from evalloop.validation import glob_files
+    """Every fixture's identity, read from the work tree."""
+    from evalloop.globs import glob_rel
 
     entries = []
-    for path in glob_files(root, config.fixtures):
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
-        entries.append(_load_head(path, rel, config))
+    for rel in glob_rel(root, config.fixtures):
+        try:
+            text = parse.read_text(root / rel, rel, config.max_fixture_bytes)
+        except parse.LoadError as exc:
+            entries.append(Entry(rel, None, config.defaults.severity, error=str(exc)))
+            continue
+        entries.append(_head_from_text(text, rel, config))
     return entries
 
 
-def _load_head(path: Path, rel: str, config: Config) -> Entry:
+def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir: Path | None) -> list[Entry]:
+    """Every fixture's identity at `commit`, read from git's objects, not the work tree.
+
+    Identities are cached by blob id in `cache_dir` (the gate uses `.git/evalloop`, never the
+    work tree), so a run parses only fixtures it has not seen: listing the tree is the cost.
+    """
+    from evalloop.changes import ls_tree, read_blobs
+    from evalloop.globs import glob_bases, glob_to_regex
+
+    regexes = [glob_to_regex(g) for g in config.fixtures]
+    listed = ls_tree(repo, commit, [(prefix + b) or "." for b in glob_bases(config.fixtures)])
+    files = [(path[len(prefix):], sha) for path, sha in listed if path.startswith(prefix)]
+    files = [(rel, sha) for rel, sha in files if any(rx.match(rel) for rx in regexes)]
+    cache_file = cache_dir / f"fixture-heads-v{CACHE_VERSION}.json" if cache_dir else None
+    cache: dict[str, Any] = {}
+    if cache_file is not None and cache_file.is_file():
+        with contextlib.suppress(orjson.JSONDecodeError, OSError):
+            cache = orjson.loads(cache_file.read_bytes())
+    missing = [sha for rel, sha in files if sha + rel not in cache]
+    blobs = read_blobs(repo, missing) if missing else {}
+    used: dict[str, Any] = {}
+    entries = []
+    for rel, sha in files:
+        key = sha + rel
+        hit = cache.get(key)
+        if hit is None:
+            raw = blobs.get(sha, b"")
+            entry = _head_from_bytes(raw, rel, config)
+            hit = [dataclasses.asdict(entry.head) if entry.head else None, entry.error]
+        else:
+            entry = (_entry(rel, Head.from_dict(hit[0]), config) if hit[0] is not None
+                     else Entry(rel, None, config.defaults.severity, error=hit[1]))
+        used[key] = hit
+        entries.append(entry)
+    if cache_file is not None and (missing or len(used) != len(cache)):
+        with contextlib.suppress(OSError):
+            parse.atomic_write(cache_file, orjson.dumps(used).decode())
+    return entries
+
+
+def _entry(rel: str, head: Head, config: Config) -> Entry:
+    severity: Severity = head.severity or config.defaults.severity  # type: ignore[assignment]
+    return Entry(rel, head, severity, gates_sig=orjson.dumps(head.gates).decode(),
+                 scope_sig=orjson.dumps(head.scope).decode())
+
+
+def _head_from_bytes(raw: bytes, rel: str, config: Config) -> Entry:
+    if len(raw) > config.max_fixture_bytes:
+        return Entry(rel, None, config.defaults.severity, error=f"{rel}: file over max_fixture_bytes")
+    if b"\x00" in raw[:8192]:
+        return Entry(rel, None, config.defaults.severity, error=f"{rel}: binary file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return Entry(rel, None, config.defaults.severity, error=f"{rel}: not UTF-8 text")
+    return _head_from_text(text, rel, config)
+
+
+def _head_from_text(text: str, rel: str, config: Config) -> Entry:
+    """YAML is cut before `input:`/`context:`/`expected:` (the identity block comes first by
+    convention), which makes large fixtures cheap; anything unusual is parsed whole."""
     default = config.defaults.severity
     try:
-        text = parse.read_text(path, rel, config.max_fixture_bytes)
         is_json = rel.endswith(".json")
         data: Any = None
         if not is_json:
@@ -97,14 +193,14 @@ def _load_head(path: Path, rel: str, config: Config) -> Entry:
                     data = None
         if not isinstance(data, dict) or "id" not in data:
             data = parse.parse_text(text, rel, is_json=is_json)
-        head = FixtureHead.model_validate(data)
+        head = Head.from_dict(FixtureHead.model_validate(data).model_dump())
     except parse.LoadError as exc:
         return Entry(rel, None, default, error=str(exc))
     except ValidationError as exc:
         err = exc.errors()[0]
         return Entry(rel, None, default,
                      error=f"{rel}: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}")
-    return Entry(rel, head, head.severity or default)
+    return _entry(rel, head, config)
 
 
 @dataclass
@@ -163,8 +259,8 @@ def _attribute(change: ChangedPath, root: Path) -> _Artifact:
     return _Artifact(change, routes, tools)
 
 
-def _scope_covers(scope: Scope | None, a: _Artifact) -> tuple[bool, str]:
-    from evalloop.validation import glob_to_regex
+def _scope_covers(scope: ScopeInfo | None, a: _Artifact) -> tuple[bool, str]:
+    from evalloop.globs import glob_to_regex
 
     if scope is None:
         return True, ""
@@ -180,6 +276,41 @@ def _scope_covers(scope: Scope | None, a: _Artifact) -> tuple[bool, str]:
     return True, "scope covers it" if (scope.paths or scope.routes or scope.tools) else ""
 
 
+MAX_REASONS = 8
+
+
+def _capped(items: list[str], what: str) -> list[str]:
+    if len(items) <= MAX_REASONS:
+        return items
+    return [*items[:MAX_REASONS], f"... and {len(items) - MAX_REASONS} more {what}"]
+
+
+def _match(gates: list[str] | None, scope: ScopeInfo | None, artifacts: list[_Artifact],
+           covers: list[tuple[bool, str]]) -> list[str]:
+    """Reasons a fixture with these gates and scope is selected (`covers`: its scope per artifact)."""
+    reasons: list[str] = []
+    for a, (covered, how) in zip(artifacts, covers, strict=True):
+        c = a.change
+        if (gates is not None and c.kind not in gates) or not covered:
+            continue
+        keys = f" [{', '.join(c.keys[:5])}{', ...' if len(c.keys) > 5 else ''}]" if c.keys else ""
+        gate_how = f"gates include {c.kind}" if gates is not None else "no gates listed: runs for every kind"
+        reasons.append(f"{c.path}{keys} {c.status} ({c.kind}); {gate_how}" + (f"; {how}" if how else ""))
+        if len(reasons) > MAX_REASONS:
+            break
+    return reasons
+
+
+def _why_not(gates: list[str] | None, artifacts: list[_Artifact], covers: list[tuple[bool, str]]) -> list[str]:
+    out = []
+    for a, (covered, how) in zip(artifacts, covers, strict=True):
+        if gates is not None and a.change.kind not in gates:
+            out.append(f"gates {gates} do not include {a.change.kind} ({a.change.path})")
+        elif not covered:
+            out.append(how)
+    return _capped(out, "changed artifacts")
+
+
 def select(changes: ChangeSet, entries: list[Entry], config: Config, root: Path) -> Selection:
     sel = Selection()
     table = {**DEFAULT_GATES, **{str(k): v for k, v in config.gates.items()}}
@@ -188,35 +319,35 @@ def select(changes: ChangeSet, entries: list[Entry], config: Config, root: Path)
     run_all: list[str] = list(changes.uncertain)
     run_all += [f"{c.path} ({c.kind}) {c.status}: every fixture runs"
                 for c in changes.changed if c.kind in ("config", "harness")]
+    run_all = _capped(run_all, "run-everything changes")
     sel.notes += changes.uncertain
     artifacts = [_attribute(c, root) for c in changes.changed if c.kind in ARTIFACT_KINDS]
     touched_fixtures = {c.path: c for c in changes.changed
                         if c.kind == "fixture" and c.status != "deleted"}
+    # fixtures share a limited number of gate/scope combinations: match each combination once
+    covers_by_scope: dict[str, list[tuple[bool, str]]] = {}
+    matched_by_key: dict[str, list[str]] = {}
     for e in entries:
         if e.head is None:
             sel.broken.append(e)
             continue
-        reasons = list(run_all)
-        why_not: list[str] = []
+        scope_key = e.scope_sig
+        covers = covers_by_scope.get(scope_key)
+        if covers is None:
+            covers = covers_by_scope[scope_key] = [_scope_covers(e.head.scope, a) for a in artifacts]
+        key = e.gates_sig + scope_key
+        matched = matched_by_key.get(key)
+        if matched is None:
+            matched = matched_by_key[key] = _capped(_match(e.head.gates, e.head.scope, artifacts, covers),
+                                                    "changed artifacts")
+        reasons = [*run_all, *matched]
         if e.path in touched_fixtures:
-            reasons.append(f"fixture {touched_fixtures[e.path].status} in this change")
-        gates = e.head.gates
-        for a in artifacts:
-            c = a.change
-            if gates is not None and c.kind not in gates:
-                why_not.append(f"gates {gates} do not include {c.kind} ({c.path})")
-                continue
-            covered, how = _scope_covers(e.head.scope, a)
-            if not covered:
-                why_not.append(how)
-                continue
-            keys = f" [{', '.join(c.keys[:5])}{', ...' if len(c.keys) > 5 else ''}]" if c.keys else ""
-            gate_how = f"gates include {c.kind}" if gates is not None else "no gates listed: runs for every kind"
-            reasons.append(f"{c.path}{keys} {c.status} ({c.kind}); {gate_how}" + (f"; {how}" if how else ""))
+            reasons.insert(0, f"fixture {touched_fixtures[e.path].status} in this change")
         if reasons:
             sel.selected.append(Selected(id=e.id, severity=e.severity, path=e.path, reasons=reasons))
         else:
-            sel.unselected[e.id] = why_not or ["nothing in this change is one of its gates"]
+            sel.unselected[e.id] = _why_not(e.head.gates, artifacts, covers) or [
+                "nothing in this change is one of its gates"]
     if not changes.changed and not changes.uncertain:
         sel.notes.append("no files changed between base and head: nothing to run")
     elif not sel.selected and not run_all:

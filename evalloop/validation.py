@@ -36,6 +36,7 @@ from evalloop.config import CONFIG_FILE, Config
 from evalloop.errors import EvalloopError
 from evalloop.findings import Finding
 from evalloop.fixtures import PROTECTED_RISKS, Fixture
+from evalloop.globs import glob_files
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile, known_owners
 from evalloop.quarantine import QUARANTINE_FILE, QuarantineFile
@@ -80,48 +81,6 @@ class Repo:
         if rel.startswith(self.config.incidents_dir.rstrip("/") + "/"):
             return "incident"
         return "fixture"
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """A repository glob (`**` spans folders, `*` and `?` stay within one) as a regex."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def glob_files(root: Path, patterns: list[str]) -> list[Path]:
-    """Files under `root` matching any of the globs, walking each base folder once."""
-    regexes = [glob_to_regex(p) for p in patterns]
-    bases = {p.split("*", 1)[0].split("?", 1)[0].rsplit("/", 1)[0] if "/" in p.split("*", 1)[0]
-             else "" for p in patterns}
-    found: set[str] = set()
-    for base in sorted(bases):
-        top = root / base if base else root
-        for folder, dirs, names in os.walk(top):
-            dirs[:] = [d for d in dirs if d != ".git"]
-            rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-            prefix = "" if rel_folder == "." else rel_folder + "/"
-            for name in names:
-                rel = prefix + name
-                if any(rx.match(rel) for rx in regexes):
-                    found.add(rel)
-    return [root / rel for rel in sorted(found)]
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -144,7 +144,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
         at_head = not repo.bare and repo.head.is_valid() and repo.head.commit.hexsha == cs.head
         head_root = root if at_head else stack.enter_context(checkout(repo, cs.head, prefix))
         head_config = config if at_head else load_config(head_root, None)
-        entries = selection.load_heads(head_root, head_config)
+        entries = selection.load_heads_at(repo, cs.head, prefix, head_config, Path(repo.common_dir) / "evalloop")
         sel = selection.select(cs, entries, head_config, head_root)
         if explain_id is not None:
             print(selection.explain(sel, explain_id))
