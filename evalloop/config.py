@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalloop.errors import UsageError
+from evalloop.fixtures import Scope
 from evalloop.kinds import ChangeKind, Severity
 
 CONFIG_FILE = "evalloop.yaml"
@@ -27,6 +28,10 @@ class OwnersConfig(_Strict):
 
 class Defaults(_Strict):
     owner: str | None = Field(default=None, description="Owner of fixtures that name none.")
+    gates: list[ChangeKind] | None = Field(
+        default=None, description="Gates of fixtures that name none (absent: such fixtures run for every change)."
+    )
+    scope: Scope | None = Field(default=None, description="Scope of fixtures that name none.")
     severity: Severity = Field(
         default="blocking",
         description="Severity of fixtures that name none: regressions block unless told otherwise.",
@@ -34,12 +39,36 @@ class Defaults(_Strict):
 
 
 class AgentConfig(_Strict):
-    entrypoint: str | None = Field(default=None, description="Python `module:function`.")
-    command: list[str] | None = Field(default=None, description="argv of a JSON stdin/stdout agent.")
-    cwd: str | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
+    """How `evalloop run` and the gate run the agent (docs/adapter.md): exactly one of
+    `entrypoint` and `command`; paths are relative to the repository root."""
+
+    entrypoint: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$",
+        description="Python `module:function` taking (request, tools) and returning the final result.",
+    )
+    command: list[str] | None = Field(
+        default=None, min_length=1,
+        description="argv of an agent in any language speaking the JSON Lines protocol on stdin/stdout.",
+    )
+    cwd: str | None = Field(default=None, description="Working folder of the agent (default: the root).")
+    timeout_s: float = Field(default=60.0, gt=0, description="Wall-time limit of one run; beyond it: error.")
     tools: str | None = Field(default=None, description="Tool manifest (YAML/JSON) path.")
-    python_path: list[str] = Field(default_factory=list)
+    python_path: list[str] = Field(
+        default_factory=list, description="Folders put first on sys.path of a Python entrypoint."
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables added for the agent.")
+    isolation: Literal["fork", "process"] = Field(
+        default="fork",
+        description="Python entrypoints: `fork` imports the agent once per run of evalloop and forks a fresh "
+        "process for every fixture run; `process` starts a new interpreter for every run (for agents "
+        "that start threads at import, or systems without fork).",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_run(self) -> AgentConfig:
+        if (self.entrypoint is None) == (self.command is None):
+            raise ValueError("give exactly one of `entrypoint` (Python module:function) and `command` (argv)")
+        return self
 
 
 class Config(_Strict):

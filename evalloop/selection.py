@@ -23,7 +23,7 @@ from evalloop import parse
 from evalloop.changes import ChangeSet
 from evalloop.config import Config
 from evalloop.fixtures import Scope
-from evalloop.kinds import ARTIFACT_KINDS, Severity
+from evalloop.kinds import ARTIFACT_KINDS, CONVENTIONAL_FOLDERS, Severity
 from evalloop.verdict import ChangedPath, Selected
 
 # The seed's "Release Gates" table: change type -> the evals it calls for.
@@ -79,6 +79,7 @@ class Head:
     incident_id: str | None
     reason: str | None
     risk: list[str]
+    defaulted: bool = False  # gates or scope came from evalloop.yaml's `defaults`
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Head:
@@ -101,7 +102,7 @@ class Entry:
         return self.head.id if self.head else self.path
 
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def load_heads(root: Path, config: Config) -> list[Entry]:
@@ -113,9 +114,9 @@ def load_heads(root: Path, config: Config) -> list[Entry]:
         try:
             text = parse.read_text(root / rel, rel, config.max_fixture_bytes)
         except parse.LoadError as exc:
-            entries.append(Entry(rel, None, config.defaults.severity, error=str(exc)))
+            entries.append(_entry(rel, str(exc), config))
             continue
-        entries.append(_head_from_text(text, rel, config))
+        entries.append(_entry(rel, _parse_head(text, rel), config))
     return entries
 
 
@@ -145,42 +146,46 @@ def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir
         key = sha + rel
         hit = cache.get(key)
         if hit is None:
-            raw = blobs.get(sha, b"")
-            entry = _head_from_bytes(raw, rel, config)
-            hit = [dataclasses.asdict(entry.head) if entry.head else None, entry.error]
-        else:
-            entry = (_entry(rel, Head.from_dict(hit[0]), config) if hit[0] is not None
-                     else Entry(rel, None, config.defaults.severity, error=hit[1]))
+            parsed = _head_from_bytes(blobs.get(sha, b""), rel, config.max_fixture_bytes)
+            # the cache keeps what the file says; config defaults are applied on every load
+            hit = dataclasses.asdict(parsed) if isinstance(parsed, Head) else parsed
         used[key] = hit
-        entries.append(entry)
+        entries.append(_entry(rel, Head.from_dict(hit) if isinstance(hit, dict) else hit, config))
     if cache_file is not None and (missing or len(used) != len(cache)):
         with contextlib.suppress(OSError):
             parse.atomic_write(cache_file, orjson.dumps(used).decode())
     return entries
 
 
-def _entry(rel: str, head: Head, config: Config) -> Entry:
-    severity: Severity = head.severity or config.defaults.severity  # type: ignore[assignment]
-    return Entry(rel, head, severity, gates_sig=orjson.dumps(head.gates).decode(),
+def _entry(rel: str, head: Head | str, config: Config) -> Entry:
+    """An Entry with evalloop.yaml's defaults applied; a string is why the file is unusable."""
+    d = config.defaults
+    if isinstance(head, str):
+        return Entry(rel, None, d.severity, error=head)
+    severity: Severity = head.severity or d.severity  # type: ignore[assignment]
+    if (head.gates is None and d.gates is not None) or (head.scope is None and d.scope is not None):
+        head = dataclasses.replace(
+            head, gates=head.gates if head.gates is not None else list(d.gates or []),
+            scope=head.scope or (ScopeInfo(**d.scope.model_dump()) if d.scope else None), defaulted=True)
+    return Entry(rel, head, severity, gates_sig=orjson.dumps([head.gates, head.defaulted]).decode(),
                  scope_sig=orjson.dumps(head.scope).decode())
 
 
-def _head_from_bytes(raw: bytes, rel: str, config: Config) -> Entry:
-    if len(raw) > config.max_fixture_bytes:
-        return Entry(rel, None, config.defaults.severity, error=f"{rel}: file over max_fixture_bytes")
+def _head_from_bytes(raw: bytes, rel: str, max_bytes: int) -> Head | str:
+    if len(raw) > max_bytes:
+        return f"{rel}: file over max_fixture_bytes"
     if b"\x00" in raw[:8192]:
-        return Entry(rel, None, config.defaults.severity, error=f"{rel}: binary file")
+        return f"{rel}: binary file"
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return Entry(rel, None, config.defaults.severity, error=f"{rel}: not UTF-8 text")
-    return _head_from_text(text, rel, config)
+        return f"{rel}: not UTF-8 text"
+    return _parse_head(text, rel)
 
 
-def _head_from_text(text: str, rel: str, config: Config) -> Entry:
+def _parse_head(text: str, rel: str) -> Head | str:
     """YAML is cut before `input:`/`context:`/`expected:` (the identity block comes first by
     convention), which makes large fixtures cheap; anything unusual is parsed whole."""
-    default = config.defaults.severity
     try:
         is_json = rel.endswith(".json")
         data: Any = None
@@ -193,14 +198,12 @@ def _head_from_text(text: str, rel: str, config: Config) -> Entry:
                     data = None
         if not isinstance(data, dict) or "id" not in data:
             data = parse.parse_text(text, rel, is_json=is_json)
-        head = Head.from_dict(FixtureHead.model_validate(data).model_dump())
+        return Head.from_dict(FixtureHead.model_validate(data).model_dump())
     except parse.LoadError as exc:
-        return Entry(rel, None, default, error=str(exc))
+        return str(exc)
     except ValidationError as exc:
         err = exc.errors()[0]
-        return Entry(rel, None, default,
-                     error=f"{rel}: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}")
-    return _entry(rel, head, config)
+        return f"{rel}: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}"
 
 
 @dataclass
@@ -234,29 +237,53 @@ def _names_from(data: Any, *, container: str, stem: str) -> set[str] | None:
     return names
 
 
-def _attribute(change: ChangedPath, root: Path) -> _Artifact:
-    """Which routes / tools a changed artifact defines, where that can be told."""
-    routes: set[str] | None = None
-    tools: set[str] | None = None
+def _load_data(path: Path) -> Any:
+    try:
+        return parse.load_document(path, max_bytes=4 << 20).data
+    except parse.LoadError:
+        return None
+
+
+def workflow_routes(root: Path, config: Config) -> dict[str, set[str]]:
+    """workflow name -> the routes that send requests to it, from the model-route artifacts
+    (`routes: [{name: refund_assist, workflow: refund}, ...]` or `routes: {refund_assist: {workflow: ...}}`)."""
+    from evalloop.globs import glob_rel
+
+    globs = config.artifacts.get("model_route") or [f"{folder}**" for folder, kind in CONVENTIONAL_FOLDERS.items()
+                                                      if kind == "model_route"]
+    out: dict[str, set[str]] = {}
+    for rel in glob_rel(root, list(globs)):
+        if not rel.endswith((".yaml", ".yml", ".json")):
+            continue
+        data = _load_data(root / rel)
+        routes = data.get("routes") if isinstance(data, dict) else None
+        items = (routes.items() if isinstance(routes, dict) else
+                 ((r.get("name"), r) for r in routes if isinstance(r, dict)) if isinstance(routes, list) else ())
+        for name, spec in items:
+            if isinstance(name, str) and isinstance(spec, dict) and isinstance(spec.get("workflow"), str):
+                out.setdefault(spec["workflow"], set()).add(name)
+    return out
+
+
+def _attribute(change: ChangedPath, root: Path, flows: dict[str, set[str]]) -> _Artifact:
+    """Which routes / tools a changed artifact concerns, where that can be told (None: unknown,
+    so every scope covers it: an artifact that cannot be attributed runs everything it gates)."""
+    data = _load_data(root / change.path) if change.status != "deleted" else None
+    stem = Path(change.path).stem
+    if change.kind == "workflow":
+        flow_names: set[str] = {stem} | ({data[k] for k in ("workflow", "name") if isinstance(data.get(k), str)}
+                          if isinstance(data, dict) else set())
+        routes: set[str] = set().union(*(flows.get(n, set()) for n in flow_names))
+        return _Artifact(change, routes or None, None)
     container = {"model_route": "routes", "tool_manifest": "tools"}.get(change.kind)
     if container is None:
         return _Artifact(change, None, None)
     # keys like routes.refund_assist.model name the route itself
-    keyed = {k.split(".")[1] for k in change.keys if k.startswith(container + ".") and k.count(".") >= 1}
-    names: set[str] | None = keyed or None
-    if names is None and change.status != "deleted":
-        p = root / change.path
-        stem = Path(change.path).stem
-        try:
-            doc = parse.load_document(p, max_bytes=4 << 20)
-            names = _names_from(doc.data, container=container, stem=stem)
-        except parse.LoadError:
-            names = None
+    keyed: set[str] = {k.split(".")[1] for k in change.keys if k.startswith(container + ".")}
+    names: set[str] | None = keyed or (_names_from(data, container=container, stem=stem) if data is not None else None)
     if change.kind == "model_route":
-        routes = names
-    else:
-        tools = names
-    return _Artifact(change, routes, tools)
+        return _Artifact(change, names, None)
+    return _Artifact(change, None, names)
 
 
 def _scope_covers(scope: ScopeInfo | None, a: _Artifact) -> tuple[bool, str]:
@@ -285,7 +312,7 @@ def _capped(items: list[str], what: str) -> list[str]:
     return [*items[:MAX_REASONS], f"... and {len(items) - MAX_REASONS} more {what}"]
 
 
-def _match(gates: list[str] | None, scope: ScopeInfo | None, artifacts: list[_Artifact],
+def _match(gates: list[str] | None, defaulted: bool, artifacts: list[_Artifact],
            covers: list[tuple[bool, str]]) -> list[str]:
     """Reasons a fixture with these gates and scope is selected (`covers`: its scope per artifact)."""
     reasons: list[str] = []
@@ -294,7 +321,8 @@ def _match(gates: list[str] | None, scope: ScopeInfo | None, artifacts: list[_Ar
         if (gates is not None and c.kind not in gates) or not covered:
             continue
         keys = f" [{', '.join(c.keys[:5])}{', ...' if len(c.keys) > 5 else ''}]" if c.keys else ""
-        gate_how = f"gates include {c.kind}" if gates is not None else "no gates listed: runs for every kind"
+        gate_how = (f"gates{' (evalloop.yaml defaults)' if defaulted else ''} include {c.kind}" if gates is not None
+                    else "no gates listed: runs for every kind")
         reasons.append(f"{c.path}{keys} {c.status} ({c.kind}); {gate_how}" + (f"; {how}" if how else ""))
         if len(reasons) > MAX_REASONS:
             break
@@ -321,7 +349,8 @@ def select(changes: ChangeSet, entries: list[Entry], config: Config, root: Path)
                 for c in changes.changed if c.kind in ("config", "harness")]
     run_all = _capped(run_all, "run-everything changes")
     sel.notes += changes.uncertain
-    artifacts = [_attribute(c, root) for c in changes.changed if c.kind in ARTIFACT_KINDS]
+    flows = workflow_routes(root, config) if any(c.kind == "workflow" for c in changes.changed) else {}
+    artifacts = [_attribute(c, root, flows) for c in changes.changed if c.kind in ARTIFACT_KINDS]
     touched_fixtures = {c.path: c for c in changes.changed
                         if c.kind == "fixture" and c.status != "deleted"}
     # fixtures share a limited number of gate/scope combinations: match each combination once
@@ -338,7 +367,7 @@ def select(changes: ChangeSet, entries: list[Entry], config: Config, root: Path)
         key = e.gates_sig + scope_key
         matched = matched_by_key.get(key)
         if matched is None:
-            matched = matched_by_key[key] = _capped(_match(e.head.gates, e.head.scope, artifacts, covers),
+            matched = matched_by_key[key] = _capped(_match(e.head.gates, e.head.defaulted, artifacts, covers),
                                                     "changed artifacts")
         reasons = [*run_all, *matched]
         if e.path in touched_fixtures:

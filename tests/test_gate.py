@@ -1,0 +1,139 @@
+"""The gate end to end: real git repositories, the real harness, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import git
+import pytest
+
+from tests.conftest import PROJECT, invoke
+from tests.gitrepo import commit_all, write_files
+
+AGENT = '''
+from pathlib import Path
+
+def run(request, tools):
+    # alternates pass/fail across runs: a flaky agent
+    counter = Path(__file__).with_name(f"count-{request['input']['user_message']}.txt")
+    n = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(n + 1))
+    return {"stop_reason": "done" if n % 2 == 0 else "gave_up", "final_status": "ok", "output": "hello"}
+'''
+STEADY = '''
+def run(request, tools):
+    return {"stop_reason": "done", "final_status": "ok", "output": "hello"}
+'''
+FIXTURE = """id: {id}
+owner: t
+severity: blocking
+gates: [prompt]
+runs: {runs}
+{extra}input: {{user_message: {id}}}
+expected: {{stop_reason: done}}
+"""
+CONFIG = "version: 1\nagent: {entrypoint: agent_mod:run, python_path: [agent], isolation: process}\n"
+
+
+def test_readme_demo_blocks_the_bypass_passes_the_fix_and_scopes_unrelated_changes() -> None:
+    proc = subprocess.run([sys.executable, "examples/gate_demo.py"], cwd=PROJECT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "evalloop gate: BLOCK" in out and "came before the first approval:required" in out
+    assert "it reproduces INC-2026-04-18-001" in out
+    assert out.count("  ok   ") == 4
+
+
+@pytest.fixture
+def flaky_repo(chdir: Path) -> tuple[git.Repo, str]:
+    repo = git.Repo.init(chdir, initial_branch="main")
+    write_files(chdir, {
+        "evalloop.yaml": CONFIG, "owners.yaml": "owners: {t: {}}\n", "agent/agent_mod.py": AGENT,
+        "fixtures/flaky.yaml": FIXTURE.format(id="flaky", runs=2, extra=""),
+        "fixtures/money.yaml": FIXTURE.format(id="money", runs=2, extra="risk: [money_movement]\n"),
+        "prompts/p.md": "v1\n", ".gitignore": "agent/count-*.txt\n",
+    })
+    base = commit_all(repo, "base")
+    repo.git.checkout("-b", "change")
+    write_files(chdir, {"prompts/p.md": "v2\n"})
+    commit_all(repo, "prompt")
+    return repo, base
+
+
+def results(report: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {r["id"]: r for r in report["results"]}  # type: ignore[attr-defined]
+
+
+def test_flaky_blocking_fixture_blocks_unless_quarantined(flaky_repo: tuple[git.Repo, str], chdir: Path) -> None:
+    _, base = flaky_repo
+    out = invoke("gate", "--base", base, "--format", "json", "--today", "2026-06-01")
+    assert out.exit_code == 1
+    report = json.loads(out.output)
+    assert {k: (v["status"], v["runs"], v["passes"]) for k, v in results(report).items()} == {
+        "flaky": ("flaky", 2, 1), "money": ("flaky", 2, 1)}
+    entry = ("  - {{id: {id}, owner: t, reason: mock race, issue: 'https://github.com/a/b/issues/1', "
+             "expires_at: 2026-12-31}}\n")
+    write_files(chdir, {"quarantine.yaml": "quarantine:\n" + entry.format(id="flaky") + entry.format(id="money")})
+    out = invoke("gate", "--base", base, "--format", "json", "--today", "2026-06-01")
+    report = json.loads(out.output)
+    assert results(report)["flaky"]["quarantined"] is True
+    assert results(report)["money"]["quarantined"] is False
+    assert any("money is flaky; its quarantine entry is ignored because it guards money_movement" in n
+               for n in report["notes"])
+    assert out.exit_code == 1 and report["verdict"] == "block"
+    # once quarantine has expired, flaky blocks again
+    (chdir / "fixtures/money.yaml").unlink()
+    commit_all(flaky_repo[0], "drop money fixture")
+    assert invoke("gate", "--base", base, "--today", "2026-06-01").exit_code == 0
+    assert invoke("gate", "--base", base, "--today", "2027-01-01").exit_code == 1
+
+
+def test_reports_to_files(flaky_repo: tuple[git.Repo, str], chdir: Path) -> None:
+    _, base = flaky_repo
+    out = invoke("gate", "--base", base, "--format", "markdown", "--output", "r.md", "--json", "r.json")
+    assert out.exit_code == 1 and out.output == ""
+    md = (chdir / "r.md").read_text()
+    assert md.startswith("## evalloop gate: ❌ BLOCK") and "prompts/p\\.md" in md
+    assert json.loads((chdir / "r.json").read_text())["verdict"] == "block"
+    invoke("gate", "--base", base, "--format", "junit", "--output", "r.xml")
+    suite = ET.parse(chdir / "r.xml").getroot()
+    assert suite.get("tests") == "2" and suite.get("failures") == "2"
+
+
+def test_no_agent_and_broken_fixture_fail_closed(chdir: Path) -> None:
+    repo = git.Repo.init(chdir, initial_branch="main")
+    write_files(chdir, {"evalloop.yaml": "version: 1\n", "owners.yaml": "owners: {t: {}}\n",
+                        "fixtures/a.yaml": FIXTURE.format(id="a", runs=1, extra=""), "prompts/p.md": "v1\n"})
+    base = commit_all(repo, "base")
+    write_files(chdir, {"prompts/p.md": "v2\n", "fixtures/broken.yaml": "id: [unclosed\n"})
+    commit_all(repo, "change")
+    out = invoke("gate", "--base", base, "--format", "json")
+    assert out.exit_code == 1
+    r = results(json.loads(out.output))
+    assert r["a"]["status"] == "error" and "no agent configured" in str(r["a"]["error"])
+    assert r["fixtures/broken.yaml"]["status"] == "error"
+    assert "fixture unreadable" in str(r["fixtures/broken.yaml"]["error"])
+
+
+def test_shards_merge_to_the_unsharded_verdict(chdir: Path) -> None:
+    repo = git.Repo.init(chdir, initial_branch="main")
+    files = {"evalloop.yaml": CONFIG, "owners.yaml": "owners: {t: {}}\n", "agent/agent_mod.py": STEADY,
+             "prompts/p.md": "v1\n"}
+    files |= {f"fixtures/f{i}.yaml": FIXTURE.format(id=f"f{i}", runs=1, extra="") for i in range(5)}
+    write_files(chdir, files)
+    base = commit_all(repo, "base")
+    write_files(chdir, {"prompts/p.md": "v2\n"})
+    commit_all(repo, "change")
+    for i in (1, 2):
+        assert invoke("gate", "--base", base, "--shard", f"{i}/2", "--json", f"s{i}.json").exit_code == 0
+    shards = [json.loads((chdir / f"s{i}.json").read_text()) for i in (1, 2)]
+    assert sorted(len(s["results"]) for s in shards) == [2, 3]
+    merged = invoke("merge", "s1.json", "s2.json", "--format", "json")
+    assert merged.exit_code == 0
+    assert json.loads(merged.output)["counts"]["passed"] == 5
+    assert invoke("merge", "s1.json").exit_code == 1
