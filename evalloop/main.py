@@ -136,6 +136,40 @@ def merge(reports: tuple[Path, ...], fmt: str, output: Path | None, json_path: P
     sys.exit(cmd.merge(list(reports), fmt=fmt, output=output, json_path=json_path))
 
 
+@cli.command()
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The gate's JSON report (`evalloop gate --json FILE`).")
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The gate's markdown report, posted as the comment (default: rendered from --report).")
+@click.option("--gate-exit-code", type=int, default=None,
+              help="How `evalloop gate` exited; 2 or a missing report publishes 'could not run'.")
+@click.option("--gate-log", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The gate's output, quoted when it could not run.")
+@click.option("--comment/--no-comment", default=True, show_default=True, envvar="EVALLOOP_COMMENT",
+              help="Create or update the sticky pull request comment.")
+@click.option("--check-run/--no-check-run", default=False, show_default=True, envvar="EVALLOOP_CHECK_RUN",
+              help="Also create a check run on the head commit (needs `checks: write`).")
+@click.option("--fail-on-warn/--no-fail-on-warn", default=False, show_default=True, envvar="EVALLOOP_FAIL_ON_WARN",
+              help="Exit 1 on warn as well as on block.")
+@click.option("--comment-author", default="github-actions[bot]", show_default=True,
+              envvar="EVALLOOP_COMMENT_AUTHOR",
+              help="Login the token comments as; only its comments with the marker are updated.")
+@click.option("--check-name", default="evalloop", show_default=True, envvar="EVALLOOP_CHECK_NAME")
+def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int | None, gate_log: Path | None,
+            comment: bool, check_run: bool, fail_on_warn: bool, comment_author: str, check_name: str) -> None:
+    """Publish a gate report in a GitHub Actions job: job summary, annotations, step outputs
+    (verdict, selected, failed, report-path), one sticky pull request comment and optionally a
+    check run, from the GITHUB_* environment. API failures are reported, never change the verdict.
+
+    Exit 0 pass (and warn unless --fail-on-warn), 1 block, 2 when the gate produced no report."""
+    from evalloop.commands import publish as cmd
+
+    sys.exit(cmd.publish(cmd.Options(
+        report=report_path, markdown=markdown_path, gate_exit_code=gate_exit_code, gate_log=gate_log,
+        comment=comment, check_run=check_run, fail_on_warn=fail_on_warn,
+        comment_author=comment_author.strip() or cmd.DEFAULT_AUTHOR, check_name=check_name.strip() or "evalloop")))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="evalloop", standalone_mode=True)

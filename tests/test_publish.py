@@ -1,0 +1,286 @@
+"""`evalloop publish` against the local GitHub: retries, refusals and limits; and its pieces.
+
+These call publish() in-process (fast) with a real HTTP client talking to the test
+server over loopback; tests/test_action.py runs the same code through action.yml.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from evalloop import annotate, ghactions
+from evalloop.commands.publish import MARKER, Options, publish
+from evalloop.github import GitHubClient, GitHubError, RetryPolicy, next_link
+from evalloop.verdict import FixtureResult, GateReport
+from tests.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
+from tests.github_server import FakeGitHub
+from tests.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report
+
+
+@pytest.fixture
+def gh() -> Iterator[FakeGitHub]:
+    server = FakeGitHub(token=TOKEN).start()
+    yield server
+    server.stop()
+    assert server.violations == [], "\n".join(server.violations)
+
+
+@pytest.fixture
+def env(gh: FakeGitHub, tmp_path: Path) -> dict[str, str]:
+    event = pull_request_event(tmp_path, "opened.payload.json", "a" * 40, "b" * 40)
+    (tmp_path / "summary.md").write_text("")
+    (tmp_path / "output").write_text("")
+    return {
+        "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event), "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": "Codertocat/Hello-World", "GITHUB_API_URL": gh.url, "GITHUB_RUN_ID": "42",
+        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_SHA": "c" * 40,
+        "EVALLOOP_GITHUB_BACKOFF": "0.01", "EVALLOOP_GITHUB_MAX_WAIT": "2",
+    }
+
+
+def run(env: dict[str, str], report: Path, **opts: Any) -> tuple[int, list[str], str, dict[str, str]]:
+    lines: list[str] = []
+    code = publish(Options(report=report, **opts), env=env, write=lines.append)
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    outputs = parse_file_command(Path(env["GITHUB_OUTPUT"]).read_text())
+    return code, lines, summary, outputs
+
+
+@pytest.fixture
+def block_report(tmp_path: Path) -> Path:
+    return write_report(tmp_path / "out", [result("guard", "blocking", "fail"), result("ok", "blocking", "pass")])
+
+
+# -- retries and refusals: reported, never a changed verdict ---------------------------------------
+
+
+def test_server_error_once_is_retried(gh: FakeGitHub, env: dict[str, str], block_report: Path) -> None:
+    gh.fail("GET", "issues/list-comments", 500)
+    code, _, summary, _ = run(env, block_report)
+    assert code == 1
+    assert [r.status for r in gh.requests] == [500, 200, 201]
+    assert "Posted the [pull request comment]" in summary
+
+
+def test_server_errors_that_persist_are_reported_after_backoff(gh: FakeGitHub, env: dict[str, str],
+                                                               block_report: Path) -> None:
+    gh.fail("POST", "issues/create-comment", 502, times=None)
+    code, lines, summary, outputs = run(env, block_report)
+    assert code == 1 and outputs["verdict"] == "block"
+    posts = [r for r in gh.requests if r.method == "POST"]
+    assert len(posts) == RetryPolicy().retries + 1
+    gaps = [b.at - a.at for a, b in itertools.pairwise(posts)]
+    assert gaps[0] >= 0.01 and gaps[-1] >= 0.08  # 0.01 s doubling each time
+    assert "did not answer after retries: no comment posted" in summary
+    assert any(line.startswith("::warning ") and "HTTP 502" in line for line in lines)
+
+
+def test_429_waits_for_retry_after(gh: FakeGitHub, env: dict[str, str], block_report: Path) -> None:
+    gh.rate_limited("POST", "issues/create-comment", retry_after=1, status=429)
+    code, _, summary, _ = run(env, block_report)
+    posts = [r for r in gh.requests if r.method == "POST"]
+    assert [p.status for p in posts] == [429, 201] and posts[1].at - posts[0].at >= 0.95
+    assert code == 1 and "Posted" in summary
+
+
+def test_primary_rate_limit_waits_for_reset_when_it_is_near(gh: FakeGitHub, env: dict[str, str],
+                                                            block_report: Path) -> None:
+    gh.rate_limited("GET", "issues/list-comments", reset_in=0)
+    _, _, summary, _ = run(env, block_report)
+    assert [r.status for r in gh.requests] == [403, 200, 201]
+    assert "Posted" in summary
+
+
+def test_rate_limit_resetting_in_an_hour_is_reported_at_once(gh: FakeGitHub, env: dict[str, str],
+                                                             block_report: Path) -> None:
+    gh.rate_limited("GET", "issues/list-comments", reset_in=3600)
+    gh.rate_limited("POST", "checks/create", retry_after=600)
+    code, _, summary, outputs = run(env, block_report, check_run=True)
+    assert [r.status for r in gh.requests] == [403, 403]
+    assert "rate limit held after retries: no comment posted" in summary
+    assert "rate limit held after retries: no check run posted" in summary
+    assert code == 1 and outputs["verdict"] == "block"
+
+
+@pytest.mark.parametrize(("status", "operation", "expect"), [
+    (404, "issues/list-comments", "404"),
+    (422, "issues/create-comment", "Validation Failed"),
+])
+def test_client_errors_are_not_retried(gh: FakeGitHub, env: dict[str, str], tmp_path: Path, status: int,
+                                       operation: str, expect: str) -> None:
+    report = write_report(tmp_path / "out", [result("ok", "blocking", "pass")])
+    gh.fail("*", operation, status, times=None)
+    code, _, summary, outputs = run(env, report)
+    assert code == 0 and outputs["verdict"] == "pass"
+    assert sum(r.operation == operation for r in gh.requests) == 1
+    assert expect in summary and "no comment posted" in summary
+
+
+def test_no_token_posts_nothing(gh: FakeGitHub, env: dict[str, str], block_report: Path) -> None:
+    env["GITHUB_TOKEN"] = ""
+    code, lines, _, _ = run(env, block_report)
+    assert code == 1 and gh.requests == []
+    assert any("no token" in line for line in lines)
+
+
+def test_comment_author_mismatch_is_pointed_out(env: dict[str, str], block_report: Path) -> None:
+    with_pat = FakeGitHub(token=TOKEN, bot_login="release-bot").start()
+    try:
+        env["GITHUB_API_URL"] = with_pat.url
+        _, lines, _, _ = run(env, block_report)
+        assert any("comment-author input to release-bot" in line for line in lines)
+        run(env, block_report, comment_author="release-bot")
+        assert len(with_pat.comments) == 1 and [r.method for r in with_pat.writes()] == ["POST", "PATCH"]
+    finally:
+        with_pat.stop()
+    assert with_pat.violations == []
+
+
+# -- limits ------------------------------------------------------------------------------------------
+
+
+def test_long_reports_fit_comment_and_check_run_limits(gh: FakeGitHub, env: dict[str, str], tmp_path: Path) -> None:
+    results = [result(f"fixture-{i:03d}", "blocking", "fail", failures=20, message="x" * 400)
+               for i in range(120)]
+    report = write_report(tmp_path / "out", results, workspace=tmp_path)
+    markdown = tmp_path / "out" / "report.md"
+    markdown.write_text("## evalloop gate: BLOCK\n\n" + "".join(
+        f"### {r.id}\n\n" + "- ü long line of evidence\n" * 200 for r in results))
+    code, _, _, _ = run(env, report, markdown=markdown, check_run=True)
+    assert code == 1
+    [comment] = gh.comments.values()
+    assert len(comment["body"]) <= 65536 and comment["body"].startswith(MARKER)
+    assert "**Truncated:**" in comment["body"] and "GitHub's comment size limit" in comment["body"]
+    [check] = gh.check_runs.values()
+    assert check["output"]["annotations_count"] == 120  # 50 on create, then 50 and 20 by update
+    assert [r.operation for r in gh.writes()] == ["issues/create-comment", "checks/create", "checks/update",
+                                                  "checks/update"]
+
+
+def test_summary_never_exceeds_one_mebibyte(env: dict[str, str], tmp_path: Path) -> None:
+    summary = Path(env["GITHUB_STEP_SUMMARY"])
+    summary.write_text("x" * (ghactions.SUMMARY_LIMIT - 30_000) + "\n")  # what an earlier command wrote
+    results = [result(f"fixture-{i:03d}", "blocking", "fail", failures=10, message="y" * 300) for i in range(60)]
+    report = write_report(tmp_path / "out", results)
+    env["GITHUB_TOKEN"] = ""
+    run(env, report)
+    assert summary.stat().st_size <= ghactions.SUMMARY_LIMIT
+    assert "**Truncated:**" in summary.read_text() and "report.json" in summary.read_text()
+
+
+def test_gate_that_could_not_run_blocks_with_its_message(env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "gate.log"
+    log.write_text("evalloop: error: --head revision 'deadbeef' not found.\n::error::from the gate log\n")
+    env["GITHUB_TOKEN"] = ""
+    code, lines, summary, outputs = run(env, tmp_path / "missing.json", gate_exit_code=2, gate_log=log)
+    assert code == 2 and outputs["verdict"] == "error"
+    assert "could not run" in summary and "not found" in summary
+    commands = parse_commands("\n".join(lines))
+    assert [c.name for c in commands] == ["error", "warning"]  # the warning: no token
+    assert "from the gate log" in commands[0].message
+
+
+def test_stale_report_is_not_trusted(env: dict[str, str], tmp_path: Path) -> None:
+    report = write_report(tmp_path / "out", [result("ok", "blocking", "pass")])
+    env["GITHUB_TOKEN"] = ""
+    code, _, _, outputs = run(env, report, gate_exit_code=1)
+    assert code == 2 and outputs["verdict"] == "error"
+
+
+# -- the pieces -----------------------------------------------------------------------------------
+
+
+def test_link_header_next() -> None:
+    header = ('<https://api.github.com/repositories/1/issues/2/comments?page=1>; rel="prev", '
+              '<https://api.github.com/repositories/1/issues/2/comments?page=3>; rel="next", '
+              '<https://api.github.com/repositories/1/issues/2/comments?page=5>; rel="last"')
+    assert next_link(header) == "https://api.github.com/repositories/1/issues/2/comments?page=3"
+    assert next_link('<https://x/a?page=5>; rel="last"') is None and next_link("") is None
+
+
+def test_pagination_never_leaves_the_api_host() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[], headers={"link": '<https://evil.example/steal?page=2>; rel="next"'})
+
+    client = GitHubClient("https://api.github.com", "t", "o/r", transport=httpx.MockTransport(answer))
+    with pytest.raises(GitHubError, match="leaves the API host"):
+        list(client.list_issue_comments(1))
+
+
+def test_retry_policy_from_env() -> None:
+    policy = RetryPolicy.from_env({"EVALLOOP_GITHUB_RETRIES": "2", "EVALLOOP_GITHUB_BACKOFF": "oops",
+                                   "EVALLOOP_GITHUB_MAX_WAIT": "5"})
+    assert (policy.retries, policy.backoff, policy.max_wait) == (2, 1.0, 5.0)
+
+
+def test_outputs_survive_any_value() -> None:
+    values = {"verdict": "block", "report-path": "/tmp/a\nb=c", "x": "EOF\n::set-output name=y::z"}
+    assert parse_file_command(ghactions.output_lines(values)) == values
+
+
+def test_commands_escape_what_would_end_them() -> None:
+    line = ghactions.command("error", "50% done\r\nnext", {"file": "a:b,c.yaml", "line": 3, "title": "t: x, y"})
+    assert line == "::error file=a%3Ab%2Cc.yaml,line=3,title=t%3A x%2C y::50%25 done%0D%0Anext"
+    [cmd] = parse_commands(line)
+    assert cmd.props["file"] == "a:b,c.yaml" and cmd.message == "50% done\r\nnext"
+
+
+def test_stop_commands_fences_untrusted_text() -> None:
+    lines: list[str] = []
+    with ghactions.stop_commands(lines.append) as token:
+        lines.append("::error::not a command")
+        lines.append("::stop-commands::guess")
+    assert len(token) == 32 and lines[-1] == f"::{token}::"
+    assert parse_commands("\n".join(lines)) == []
+
+
+def test_truncate_cuts_at_a_section_boundary_with_a_note() -> None:
+    text = "# Report\n\nintro\n" + "".join(f"## Section {i}\n\n" + "ü" * 300 + "\n\n" for i in range(20))
+    cut = ghactions.truncate_markdown(text, 4000, where="the limit", full_report="See report.json.")
+    assert len(cut.encode()) <= 4000
+    body, note = cut.split("\n---\n> **Truncated:**")
+    assert body.rstrip().endswith("ü") and "## Section" in body
+    assert "14 section(s) (“Section 6”" in note and "and 4 more" in note and "See report.json." in note
+    assert ghactions.truncate_markdown(text, len(text.encode())) == text
+
+
+def test_truncate_inside_a_section_closes_fences_and_details() -> None:
+    text = "# Report\n<details><summary>x</summary>\n\n```text\n" + "line\n" * 2000 + "```\n</details>\n"
+    cut = ghactions.truncate_markdown(text, 1000)
+    assert len(cut.encode()) <= 1000
+    assert cut.count("```") % 2 == 0 and cut.count("<details>") == cut.count("</details>")
+    tiny = ghactions.truncate_markdown("x" * 5000, 300)
+    assert len(tiny.encode()) <= 300 and "Truncated" in tiny
+
+
+def test_annotations_pick_incidents_then_failures_then_errors() -> None:
+    results = [result("err", "blocking", "error"), result("plain", "blocking", "fail"),
+               result("incident", "blocking", "fail", incident="INC-1"), result("w", "warning", "fail"),
+               FixtureResult(id="flaky-q", severity="blocking", status="flaky", quarantined=True, path="f.yaml")]
+    report = GateReport(verdict="block", results=results)
+    chosen = annotate.choose(report, Path("/nonexistent"))
+    assert [(a.level, a.title.split()[1]) for a in chosen] == [
+        ("error", "incident"), ("error", "plain"), ("error", "err"), ("warning", "w"), ("warning", "flaky-q")]
+    assert len(annotate.choose(report, Path("/nonexistent"), per_level=2)) == 2 + 2
+
+
+def test_expression_evaluator_follows_github_semantics() -> None:
+    ctx: dict[str, Any] = {"inputs": {"base": "", "comment": "true"},
+                           "github": {"event": json.loads((PAYLOADS / "opened.payload.json").read_text())},
+                           "steps": {}}
+    assert interpolate("${{ inputs.base || github.event.pull_request.base.sha }}", ctx) == \
+        "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+    assert Expr("github.event.pull_request.head.repo.full_name != github.event.repository.full_name", ctx
+                ).evaluate() is False
+    assert Expr("inputs.comment == 'TRUE'", ctx).evaluate() is True
+    assert interpolate("${{ steps.gate.outputs.exit-code }}", ctx) == ""
+    assert condition("inputs.base == ''", ctx) and not condition("inputs.base == ''", {**ctx, "_failed": True})
+    assert condition("${{ always() }}", {**ctx, "_failed": True})
