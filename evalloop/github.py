@@ -180,7 +180,7 @@ class GitHubClient:
         while True:
             try:
                 response = self._http.request(method, url, json=json, params=params)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # connection, timeout, protocol and decoding failures
                 self.attempts.append(Attempt(method, path, None, waited))
                 error = GitHubError("network", f"{type(exc).__name__}: {exc}", method=method, path=path)
                 wait: float | None = self._backoff(attempt)

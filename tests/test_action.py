@@ -409,3 +409,65 @@ def test_shipped_workflows_check_out_full_history_and_pin_actions() -> None:
                     assert step["with"]["fetch-depth"] == 0, f"{wf.name}: the gate needs fetch-depth: 0"
                     assert step["with"]["persist-credentials"] is False, wf.name
                 assert "${{" not in step.get("run", ""), f"{wf.name}: expression inside run:"
+
+
+# -- end to end on the worked example: a blocking change, then its fix ----------------------------
+
+EXAMPLE_FILES = ["evalloop.yaml", "owners.yaml", "fixtures", "incidents", "examples/refund-support"]
+EXAMPLE_WORKFLOW = "examples/refund-support/workflows/refund.yaml"
+EXAMPLE_BYPASS = PROJECT / "examples" / "refund-support" / "revisions" / "bypass" / "workflows" / "refund.yaml"
+
+
+def example_repo(path: Path) -> Repo:
+    """The worked example in a git repository, and a pull request that reintroduces the
+    approval bypass of INC-2026-04-18-001 (the seed's incident)."""
+    path.mkdir()
+    for rel in EXAMPLE_FILES:
+        src, dst = PROJECT / rel, path / rel
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "the refund agent and its fixtures")
+    base = git(path, "rev-parse", "HEAD")
+    git(path, "checkout", "-qb", "reorder-workflow")
+    shutil.copy2(EXAMPLE_BYPASS, path / EXAMPLE_WORKFLOW)
+    git(path, "commit", "-qam", "workflow: draft the refund before asking for approval")
+    return Repo(path, base, git(path, "rev-parse", "HEAD"))
+
+
+@pytest.mark.skipif(not (EXAMPLE_BYPASS.is_file() and (PROJECT / "evalloop" / "harness.py").is_file()),
+                    reason="the worked example (examples/refund-support) and the agent harness are not in this tree")
+def test_worked_example_blocks_the_bypass_then_passes_the_fix_in_one_comment(runner: Runner, tmp_path: Path
+                                                                            ) -> None:
+    repo = example_repo(tmp_path / "repo")
+    event = pull_request_event(tmp_path, "opened.payload.json", repo.base, repo.head)
+    blocked = runner.run(repo.path, "pull_request", event, repo.head, **{"check-run": "true"})
+    assert blocked.failed and blocked.step("publish").returncode == 1, blocked.log
+    assert blocked.step("gate").outputs["exit-code"] == "1"
+    assert blocked.outputs["verdict"] == "block" and int(blocked.outputs["failed"]) >= 1
+    errors = blocked.commands("error")
+    assert errors and all(e.props.get("file", "").startswith("fixtures/") for e in errors if "file" in e.props)
+    # The verdict and its reasons: what changed, what it can affect, which fixtures, every violation.
+    for part in ("BLOCK", "What changed", "refund\\.yaml", "Which behaviours", "Which fixtures protect them",
+                 "Blocking failures"):
+        assert part in blocked.summary, part
+    [comment] = bot_comments(runner.server)
+    assert "BLOCK" in comment["body"] and "Blocking failures" in comment["body"]
+    [check] = runner.server.check_runs.values()
+    assert check["conclusion"] == "failure" and check["head_sha"] == repo.head
+
+    # The author pushes the fix: the same comment now says pass, and a passing check follows.
+    (repo.path / EXAMPLE_WORKFLOW).write_text((PROJECT / EXAMPLE_WORKFLOW).read_text())
+    git(repo.path, "commit", "-qam", "workflow: approval before drafting again")
+    head2 = git(repo.path, "rev-parse", "HEAD")
+    event2 = pull_request_event(tmp_path, "synchronize.payload.json", repo.base, head2)
+    fixed = runner.run(repo.path, "pull_request", event2, head2, **{"check-run": "true"})
+    assert not fixed.failed, fixed.log
+    assert fixed.outputs["verdict"] == "pass"
+    [updated] = bot_comments(runner.server)
+    assert updated["id"] == comment["id"] and "PASS" in updated["body"] and "BLOCK" not in updated["body"]
+    assert sorted(c["conclusion"] for c in runner.server.check_runs.values()) == ["failure", "success"]

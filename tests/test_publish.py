@@ -215,6 +215,35 @@ def test_pagination_never_leaves_the_api_host() -> None:
         list(client.list_issue_comments(1))
 
 
+def test_network_errors_are_retried_then_reported() -> None:
+    calls: list[float] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(1.0)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    slept: list[float] = []
+    client = GitHubClient("https://api.github.com", "t", "o/r", transport=httpx.MockTransport(refuse),
+                          policy=RetryPolicy(retries=3, backoff=0.5, max_wait=1.0), sleep=slept.append)
+    with pytest.raises(GitHubError) as info:
+        client.create_issue_comment(1, "x")
+    assert info.value.kind == "network" and len(calls) == 4 and slept == [0.5, 1.0, 1.0]
+
+
+def test_malformed_answers_do_not_lose_the_verdict(env: dict[str, str], block_report: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy answering HTML instead of GitHub's JSON: reported, the verdict stands."""
+    original = GitHubClient.__post_init__
+
+    def through_garbage(self: GitHubClient) -> None:
+        self.transport = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>not json</html>"))
+        original(self)
+
+    monkeypatch.setattr(GitHubClient, "__post_init__", through_garbage)
+    code, _, summary, outputs = run(env, block_report)
+    assert code == 1 and outputs["verdict"] == "block" and "unexpected answer from GitHub" in summary
+
+
 def test_retry_policy_from_env() -> None:
     policy = RetryPolicy.from_env({"EVALLOOP_GITHUB_RETRIES": "2", "EVALLOOP_GITHUB_BACKOFF": "oops",
                                    "EVALLOOP_GITHUB_MAX_WAIT": "5"})

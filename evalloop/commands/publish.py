@@ -406,6 +406,8 @@ def _post(ctx: Context, pr: PullRequest | None, report: GateReport | GateFailure
                 post_comment(client, ctx, pr, comment_md, opts.comment_author, outcome)
             except GitHubError as exc:
                 outcome.warnings.append(explain_failure("comment", exc, pr))
+            except (ValueError, KeyError, TypeError) as exc:  # a body not of the documented shape
+                outcome.warnings.append(f"unexpected answer from GitHub: no comment posted ({exc!r})")
         if opts.check_run:
             head_sha = pr.head_sha if pr is not None else ctx.get("GITHUB_SHA")
             if not _SHA.fullmatch(head_sha or ""):
@@ -416,6 +418,8 @@ def _post(ctx: Context, pr: PullRequest | None, report: GateReport | GateFailure
                                opts.check_name, outcome)
             except GitHubError as exc:
                 outcome.warnings.append(explain_failure("check run", exc, pr))
+            except (ValueError, KeyError, TypeError) as exc:
+                outcome.warnings.append(f"unexpected answer from GitHub: no check run posted ({exc!r})")
 
 
 def _first_lines(text: str, n: int = 6) -> str:
