@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalloop import parse
+from evalloop.fixtures import PROTECTED_RISKS
 
 QUARANTINE_FILE = "quarantine.yaml"
 
@@ -44,6 +45,32 @@ def load(root: Path) -> list[QuarantineEntry]:
         return list(QuarantineFile.model_validate(doc.data).quarantine)
     except (parse.LoadError, ValidationError):
         return []  # fail closed: validate reports the file; the gate treats nothing as quarantined
+
+
+def incident_signals(root: Path, incidents_dir: str, max_bytes: int) -> dict[str, str]:
+    """incident id -> signal type, from the repository's incident records."""
+    folder = root / incidents_dir
+    out: dict[str, str] = {}
+    if not folder.is_dir():
+        return out
+    for p in sorted(folder.rglob("*")):
+        if p.suffix not in (".yaml", ".yml", ".json") or not p.is_file():
+            continue
+        try:
+            data = parse.load_document(p, max_bytes=max_bytes).data
+        except parse.LoadError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("id"), str) and isinstance(data.get("signal"), str):
+            out[data["id"]] = data["signal"]
+    return out
+
+
+def guarded(risk: list[str], incident_id: str | None, signals: dict[str, str]) -> list[str]:
+    """Why a fixture can never be quarantined (empty: it can be)."""
+    why = sorted(set(risk) & PROTECTED_RISKS)
+    if incident_id and signals.get(incident_id) in PROTECTED_RISKS:
+        why.append(f"incident {incident_id} is a {signals[incident_id]} incident")
+    return why
 
 
 def active(entries: list[QuarantineEntry], fixture_id: str, today: dt.date) -> QuarantineEntry | None:

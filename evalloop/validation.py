@@ -31,11 +31,11 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ValidationError
 
-from evalloop import parse
+from evalloop import parse, quarantine
 from evalloop.config import CONFIG_FILE, Config
 from evalloop.errors import EvalloopError
 from evalloop.findings import Finding
-from evalloop.fixtures import PROTECTED_RISKS, Fixture
+from evalloop.fixtures import Fixture
 from evalloop.globs import glob_files
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile, known_owners
@@ -305,7 +305,8 @@ def _check_quarantine(v: Validation, doc: parse.Document) -> Iterator[Finding]:
         yield from _schema_findings(doc, QuarantineFile, exc)
         return
     heads = {e.head.id: e.head for e in load_heads(v.repo.root, v.repo.config) if e.head}
-    signals = _incident_signals(v.repo)
+    cfg = v.repo.config
+    signals = quarantine.incident_signals(v.repo.root, cfg.incidents_dir, cfg.max_fixture_bytes)
     known = v.owners()
     for i, q in enumerate(entries):
         line, col = parse.locate(doc, ("quarantine", i, "id"))
@@ -314,9 +315,7 @@ def _check_quarantine(v: Validation, doc: parse.Document) -> Iterator[Finding]:
             yield Finding(path=doc.display, line=line, col=col, code="REF003",
                           message=f"quarantined fixture {q.id!r} does not exist")
             continue
-        protected = sorted(set(head.risk) & PROTECTED_RISKS)
-        if head.incident_id and signals.get(head.incident_id) in PROTECTED_RISKS:
-            protected.append(f"incident {head.incident_id} is a {signals[head.incident_id]} incident")
+        protected = quarantine.guarded(head.risk, head.incident_id, signals)
         if protected:
             yield Finding(path=doc.display, line=line, col=col, code="QUA001",
                           message=f"fixture {q.id!r} guards {', '.join(protected)}: it can never be quarantined; "
@@ -330,18 +329,6 @@ def _check_quarantine(v: Validation, doc: parse.Document) -> Iterator[Finding]:
             yield Finding(path=doc.display, line=e_line, col=e_col, code="QUA002", level="warning",
                           message=f"quarantine of {q.id!r} expired on {q.expires_at.isoformat()}: "
                           "the fixture blocks again; renew it or remove the entry")
-
-
-def _incident_signals(repo: Repo) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for p in repo.incident_files():
-        try:
-            data = parse.load_document(p, max_bytes=repo.config.max_fixture_bytes).data
-        except parse.LoadError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("id"), str) and isinstance(data.get("signal"), str):
-            out[data["id"]] = data["signal"]
-    return out
 
 
 def _check_model(doc: parse.Document, model: type[BaseModel]) -> Iterator[Finding]:

@@ -15,13 +15,19 @@ from tests.conftest import PROJECT, invoke
 from tests.gitrepo import commit_all, write_files
 
 AGENT = '''
-from pathlib import Path
+import os
 
 def run(request, tools):
-    # alternates pass/fail across runs: a flaky agent
-    counter = Path(__file__).with_name(f"count-{request['input']['user_message']}.txt")
-    n = int(counter.read_text()) if counter.exists() else 0
-    counter.write_text(str(n + 1))
+    # alternates pass/fail across runs: a flaky agent. Runs may be concurrent, so the
+    # run number is claimed atomically by creating the next marker file.
+    n = 0
+    while True:
+        name = os.path.join(os.path.dirname(__file__), f"count-{request['input']['user_message']}-{n}.txt")
+        try:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            n += 1
     return {"stop_reason": "done" if n % 2 == 0 else "gave_up", "final_status": "ok", "output": "hello"}
 '''
 STEADY = '''

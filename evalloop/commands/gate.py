@@ -16,7 +16,6 @@ import git
 from evalloop import changes, quarantine, selection
 from evalloop.config import Config, find_root, load_config
 from evalloop.errors import UsageError
-from evalloop.fixtures import PROTECTED_RISKS
 from evalloop.parse import atomic_write
 from evalloop.report import RENDERERS
 from evalloop.verdict import FixtureResult, GateReport, Reproduction, Selected, count, decide
@@ -68,21 +67,23 @@ def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int
     return harness.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
 
 
-def _apply_quarantine(results: list[FixtureResult], root: Path, config: Config, today: dt.date) -> list[str]:
+def _apply_quarantine(results: list[FixtureResult], entries: list[selection.Entry], root: Path, config: Config,
+                      today: dt.date) -> list[str]:
     """Flaky results with an owned, unexpired quarantine entry stop gating; protected ones never do."""
-    entries = quarantine.load(root)
-    if not entries:
+    listed = quarantine.load(root)
+    if not listed:
         return []
-    heads = {e.id: e.head for e in selection.load_heads(root, config)}
+    heads = {e.id: e.head for e in entries}
+    signals = quarantine.incident_signals(root, config.incidents_dir, config.max_fixture_bytes)
     notes = []
     for i, r in enumerate(results):
-        q = quarantine.active(entries, r.id, today) if r.status == "flaky" else None
+        q = quarantine.active(listed, r.id, today) if r.status == "flaky" else None
         if q is None:
             continue
         head = heads.get(r.id)
-        guarded = sorted(set(head.risk) & PROTECTED_RISKS) if head else []
-        if guarded:
-            notes.append(f"{r.id} is flaky; its quarantine entry is ignored because it guards {', '.join(guarded)}")
+        why = quarantine.guarded(head.risk, head.incident_id, signals) if head else []
+        if why:
+            notes.append(f"{r.id} is flaky; its quarantine entry is ignored because it guards {', '.join(why)}")
             continue
         results[i] = r.model_copy(update={"quarantined": True})
         notes.append(f"{r.id} is flaky and quarantined until {q.expires_at} (owner {q.owner}, {q.issue})")
@@ -160,7 +161,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
             notes.append("selection only (--select-only): nothing was run, no verdict")
         else:
             results += run_selected(head_root, head_config, to_run, jobs)
-            notes += _apply_quarantine(results, head_root, head_config, today or dt.date.today())
+            notes += _apply_quarantine(results, entries, head_root, head_config, today or dt.date.today())
             notes += _reproduce(repo, cs, prefix, head_root, head_config, results, sel, jobs)
     ran = {r.id for r in results}
     if not select_only:
