@@ -170,6 +170,29 @@ def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int |
         comment_author=comment_author.strip() or cmd.DEFAULT_AUTHOR, check_name=check_name.strip() or "evalloop")))
 
 
+@cli.command("run")
+@click.option("--select", "select", multiple=True, metavar="EXPR",
+              help="Fixtures to run: ids, id globs, severity:S, owner:O, gate:KIND, route:R, incident:ID, "
+              "path:GLOB, combined with and/or/not and parentheses. Repeat for 'any of'.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Fixture runs at a time; results keep file order whatever the number.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text",
+              show_default=True)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the report (in --format) here; the table still goes to stdout.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Config file (default: evalloop.yaml at the repository root).")
+def run_command(select: tuple[str, ...], jobs: int, fmt: str, output: Path | None,
+                config_path: Path | None) -> None:
+    """Run fixtures through the agent adapter (evalloop.yaml `agent:`) against the mocked
+    toolbox, judge each trajectory and print the verdict: block, warn or pass.
+
+    Exit 0 on pass or warn, 1 on block, 2 on usage errors."""
+    from evalloop.commands import run as cmd
+
+    sys.exit(cmd.run(select=select, jobs=jobs, fmt=fmt, output=output, config_path=config_path))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="evalloop", standalone_mode=True)

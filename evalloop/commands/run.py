@@ -1,0 +1,138 @@
+"""`evalloop run`: run the selected fixtures through the agent and decide (SPEC section 4).
+
+Exit 0 when the verdict is pass or warn, 1 when it is block, 2 on usage errors
+(no agent configured, a `--select` that matches nothing or does not parse).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from evalloop.config import Config, find_root, load_config
+from evalloop.errors import UsageError
+from evalloop.harness import LoadedFixture, load_fixture_file, run_fixtures
+from evalloop.parse import atomic_write
+from evalloop.selection_expr import Subject, compile_select
+from evalloop.validation import Repo
+from evalloop.verdict import FixtureResult, GateReport, Selected, count, decide, gating_failure
+
+RULES = (
+    "block: a blocking fixture failed, errored, was flaky or had no run",
+    "warn:  a warning fixture failed (and nothing blocks)",
+    "pass:  otherwise; exploratory fixtures are reported and never gate",
+)
+
+
+def _select(root: Path, config: Config, select: tuple[str, ...]) -> list[LoadedFixture | str]:
+    """The fixtures to run, in file order. An unreadable fixture is always kept (it becomes an
+    error result): what cannot be read cannot be shown to be outside the selection (fail closed).
+    Without --select nothing is parsed here: the harness reads fixtures while the first ones run."""
+    files = Repo(root, config).fixture_files()
+    if not select:
+        if not files:
+            raise UsageError(f"no fixture files match {config.fixtures}")
+        return [str(p) for p in files]
+    predicate = compile_select(select)
+    chosen: list[LoadedFixture | str] = []
+    for path in files:
+        item = load_fixture_file(root, config, path)
+        if isinstance(item, FixtureResult):
+            chosen.append(str(path))
+        elif predicate(Subject.of(item.fixture, item.path, config)):
+            chosen.append(item)
+    if not chosen:
+        raise UsageError(f"no fixture matches --select {' / '.join(select)}")
+    return chosen
+
+
+def _clean(text: str) -> str:
+    from evalloop.report import clean
+
+    return clean(" ".join(text.split()))
+
+
+def _evidence(failure: dict[str, object]) -> str:
+    ev = failure.get("evidence")
+    if not isinstance(ev, dict):
+        return ""
+    parts = []
+    if ev.get("span_index") is not None:
+        parts.append(f"span {ev['span_index']}")
+    if ev.get("ref"):
+        parts.append(str(ev["ref"]))
+    for key in ("expected", "actual"):
+        if ev.get(key) is not None:
+            value = str(ev[key])
+            parts.append(f"{key} {value if len(value) <= 80 else value[:77] + '...'}")
+    return "; ".join(parts)
+
+
+def format_table(results: list[FixtureResult], elapsed: float, jobs: int) -> str:
+    """One line per fixture, then the failures with their evidence, then the verdict and why."""
+    width = max([len("FIXTURE"), *(len(r.id) for r in results)])
+    lines = [f"{'STATUS':7} {'SEVERITY':11} {'RUNS':5} {'FIXTURE':{width}}  OWNER"]
+    for r in results:
+        runs = f"{r.passes}/{r.runs}" if r.runs else "-"
+        lines.append(f"{r.status.upper():7} {r.severity:11} {runs:5} {_clean(r.id):{width}}  {_clean(r.owner or '-')}")
+    for r in results:
+        if r.status == "pass":
+            continue
+        lines.append("")
+        lines.append(f"{r.status.upper()} {_clean(r.id)} ({r.severity}, {_clean(r.path or '?')})")
+        if r.reason:
+            lines.append(f"  reason: {_clean(r.reason)}")
+        if r.incident_id:
+            lines.append(f"  incident: {_clean(r.incident_id)}")
+        if r.error:
+            lines.append(f"  error: {_clean(r.error)}")
+        for f in r.failures:
+            lines.append(f"  - {_clean(str(f.get('kind')))}: {_clean(str(f.get('message')))}")
+            ev = _evidence(f)
+            if ev:
+                lines.append(f"      evidence: {_clean(ev)}")
+    verdict = decide(results)
+    c = count(results, len(results))
+    lines.append("")
+    lines.append(f"{c.selected} fixtures in {elapsed:.1f}s (jobs {jobs}): {c.passed} passed, {c.failed} failed, "
+                 f"{c.errored} errors, {c.flaky} flaky")
+    deciding = [r.id for r in results if gating_failure(r)
+                and r.severity == ("blocking" if verdict == "block" else "warning")]
+    because = f"{'blocking' if verdict == 'block' else 'warning'}: {', '.join(deciding)}" if deciding else ""
+    lines.append(f"verdict: {verdict.upper()}" + (f" ({_clean(because)})" if because else ""))
+    lines += [f"  {rule}" for rule in RULES]
+    return "\n".join(lines) + "\n"
+
+
+def report_for(results: list[FixtureResult], select: tuple[str, ...]) -> GateReport:
+    why = [f"--select {' / '.join(select)}"] if select else ["evalloop run: every fixture"]
+    return GateReport(
+        verdict=decide(results), results=results, counts=count(results, len(results)),
+        selected=[Selected(id=r.id, severity=r.severity, path=r.path or "", reasons=why) for r in results],
+    )
+
+
+def run(*, select: tuple[str, ...], jobs: int, fmt: str, output: Path | None, config_path: Path | None) -> int:
+    root = find_root(config_path.parent if config_path else Path.cwd())
+    config = load_config(root, config_path)
+    if config.agent is None:
+        raise UsageError("evalloop.yaml has no `agent:`: name a Python entrypoint or a command "
+                         "(see docs/adapter.md)")
+    chosen = _select(root, config, select)
+    started = time.monotonic()
+    results = run_fixtures(root, config, chosen, jobs=jobs)
+    elapsed = time.monotonic() - started
+    table = format_table(results, elapsed, jobs)
+    if fmt != "text" or output is not None:
+        from evalloop.report import RENDERERS
+
+        text = table if fmt == "text" else RENDERERS[fmt](report_for(results, select))
+        if output is not None:
+            atomic_write(output, text)
+            sys.stdout.write(table)
+        else:
+            sys.stdout.write(text)
+    else:
+        sys.stdout.write(table)
+    return 1 if decide(results) == "block" else 0

@@ -1,0 +1,733 @@
+"""The agent harness: runs fixtures through the agent against the mocked toolbox.
+
+`evalloop.yaml` names the agent (`agent:`) as a Python entrypoint or a command;
+both speak the JSON Lines protocol of `docs/adapter.md` (version 1): the harness
+sends one run request (fixture input, context, available tools), the agent sends
+tool calls and other spans, each answered by the `Toolbox`, then its final result.
+
+Every way an agent can go wrong ends as an `error` result with the reason, never
+a hang and never a pass: a timeout (`agent.timeout_s`, wall time of the whole
+run), a crash, output that is not a protocol message, a non-zero exit.
+
+Everything is resolved against the `root` passed in, never the process's
+working folder, so the gate can run the base revision from a temporary
+worktree. The agent's code is never imported into this process: a Python
+entrypoint runs in a child process (forked per run from a server that imported
+that root's code once, or a fresh interpreter per run), so code from one root
+cannot leak into runs of another, a run cannot see the previous run's state,
+and a hung agent can be killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from evalloop import parse
+from evalloop.config import AgentConfig, Config
+from evalloop.errors import EvalloopError
+from evalloop.fixtures import Fixture
+from evalloop.runs import Run
+from evalloop.toolbox import Reply, Toolbox, ToolManifest, agent_context, load_manifest
+from evalloop.verdict import FixtureResult
+
+PROTOCOL = 1
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+_LOG_TAIL_BYTES = 4096
+_EXIT_GRACE_S = 5.0
+_FINAL_STR = ("stop_reason", "final_status", "output", "route")
+_FINAL_INT = ("input_tokens", "output_tokens")
+
+
+class HarnessError(EvalloopError):
+    """A run that produced no judgeable result; `reason` goes into the error result."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LoadedFixture:
+    """A fixture and its file, `path` relative to the root (as reports show it)."""
+
+    path: str
+    fixture: Fixture
+
+
+# --------------------------------------------------------------------------- byte channel
+
+
+class _Lines:
+    """Newline-delimited messages over non-blocking descriptors, every wait bounded by a deadline."""
+
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self.rfd, self.wfd = rfd, wfd
+        os.set_blocking(rfd, False)
+        os.set_blocking(wfd, False)
+        self.buf = bytearray()
+        self.eof = False
+
+    @staticmethod
+    def _wait(fd: int, event: int, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        poller = select.poll()
+        poller.register(fd, event)
+        if not poller.poll(max(1, int(remaining * 1000))) and time.monotonic() >= deadline:
+            raise TimeoutError
+
+    def write(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.wfd, view)
+            except BlockingIOError:
+                n = 0
+            except (BrokenPipeError, ConnectionResetError):
+                raise HarnessError("the agent closed its input before the harness finished writing") from None
+            view = view[n:]
+            if view:
+                self._wait(self.wfd, select.POLLOUT, deadline)
+
+    def readline(self, deadline: float) -> bytes | None:
+        """The next line without its newline; None at end of output."""
+        while True:
+            end = self.buf.find(b"\n")
+            if end >= 0:
+                line = bytes(self.buf[:end])
+                del self.buf[: end + 1]
+                return line
+            if len(self.buf) > MAX_MESSAGE_BYTES:
+                raise HarnessError(f"the agent wrote a line over {MAX_MESSAGE_BYTES:,} bytes without a newline")
+            if self.eof:
+                if self.buf:
+                    raise HarnessError(f"the agent's output ended inside a message: {_show(bytes(self.buf))}")
+                return None
+            try:
+                chunk = os.read(self.rfd, 65536)
+            except BlockingIOError:
+                self._wait(self.rfd, select.POLLIN, deadline)
+                continue
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+
+
+def _show(raw: bytes, limit: int = 120) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _tail(log: IO[bytes]) -> str:
+    """The last lines the agent wrote to stderr, on one line, for the error reason."""
+    try:
+        log.flush()
+        size = log.seek(0, os.SEEK_END)
+        log.seek(max(0, size - _LOG_TAIL_BYTES))
+        text = log.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    shown = " | ".join(lines[-3:])
+    return shown[-400:]
+
+
+def _kill_group(pid: int | None) -> None:
+    if pid is None or not hasattr(os, "killpg"):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- transports
+
+
+class _Transport(Protocol):
+    lines: _Lines
+
+    def started(self, deadline: float) -> None: ...
+    def finish(self, deadline: float) -> str | None: ...
+    def ended(self) -> str: ...
+    def kill(self) -> None: ...
+    def log_tail(self) -> str: ...
+    def close(self) -> None: ...
+
+
+class _ProcessTransport:
+    """An agent process speaking on its stdin/stdout; stderr goes to a log for error reasons."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  # lives as long as the transport; see close()
+        try:
+            # its own session: a timeout kills the agent and anything it started
+            self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self.log, start_new_session=True, bufsize=0)
+        except OSError as exc:
+            self.log.close()
+            raise HarnessError(f"cannot start the agent {argv[0]!r} in {cwd}: {exc.strerror or exc}") from None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.lines = _Lines(self.proc.stdout.fileno(), self.proc.stdin.fileno())
+
+    def started(self, deadline: float) -> None:
+        pass
+
+    def _status(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def finish(self, deadline: float) -> str | None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        extra = self.lines.readline(deadline)
+        if extra is not None:
+            return f"the agent wrote after its final result: {_show(extra)}"
+        code = self._status(min(_EXIT_GRACE_S, deadline - time.monotonic()))
+        if code is None:
+            return "the agent did not exit after its final result"
+        return None if code == 0 else f"the agent exited with {_exit_text(code)} after its final result"
+
+    def ended(self) -> str:
+        code = self._status(1.0)
+        return f"the agent exited ({_exit_text(code)}) without a final result" if code is not None else \
+            "the agent closed its output without a final result"
+
+    def kill(self) -> None:
+        _kill_group(self.proc.pid)
+        self._status(_EXIT_GRACE_S)
+
+    def log_tail(self) -> str:
+        return _tail(self.log)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        self.log.close()
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "status unknown"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"signal {signal.Signals(-code).name}"
+        return f"signal {-code}"
+    return f"status {code}"
+
+
+class _ForkTransport:
+    """A run forked by the fork server, speaking over a socket; its stdout and stderr go to a log."""
+
+    def __init__(self, sock: socket.socket, log: IO[bytes]) -> None:
+        self.sock, self.log = sock, log
+        self.pid: int | None = None
+        self.lines = _Lines(sock.fileno(), sock.fileno())
+
+    def started(self, deadline: float) -> None:
+        """The forked run's first line names its process (to kill it on timeout)."""
+        hello = self.lines.readline(deadline)
+        try:
+            msg = orjson.loads(hello) if hello is not None else None
+        except orjson.JSONDecodeError:
+            msg = None
+        if not isinstance(msg, dict) or msg.get("type") != "hello" or not isinstance(msg.get("pid"), int):
+            raise HarnessError("the fork server did not start the run" + _suffix(_tail(self.log)))
+        self.pid = msg["pid"]
+
+    def finish(self, deadline: float) -> str | None:
+        extra = self.lines.readline(deadline)
+        if extra is not None:
+            return f"the agent wrote after its final result: {_show(extra)}"
+        return None
+
+    def ended(self) -> str:
+        return "the agent process exited without a final result"
+
+    def kill(self) -> None:
+        _kill_group(self.pid)
+
+    def log_tail(self) -> str:
+        return _tail(self.log)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.log.close()
+
+
+def _suffix(tail: str) -> str:
+    return f"; its stderr ends: {tail}" if tail else ""
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+class _Adapter(Protocol):
+    name: str
+
+    def start(self, deadline: float) -> _Transport: ...
+    def close(self) -> None: ...
+
+
+class _CommandAdapter:
+    def __init__(self, name: str, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.name, self.argv, self.cwd, self.env = name, argv, cwd, env
+
+    def start(self, deadline: float) -> _Transport:
+        return _ProcessTransport(self.argv, self.cwd, self.env)
+
+    def close(self) -> None:
+        pass
+
+
+class _ForkAdapter:
+    """Python entrypoints: one server per session imports the root's agent code once and forks
+    each run from that clean state (see `evalloop.agent.fork_server`)."""
+
+    name = "python-fork"
+
+    def __init__(self, entrypoint: str, cwd: Path, env: dict[str, str], timeout_s: float, warm: int) -> None:
+        self.entrypoint, self.cwd, self.env, self.timeout_s, self.warm = entrypoint, cwd, env, timeout_s, warm
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._log: IO[bytes] | None = None
+        self._broken: str | None = None
+        # Start the server now, beside whatever the caller does before its first run
+        # (loading fixtures): its interpreter start and the agent's import are serial time.
+        threading.Thread(target=self._prestart, name="evalloop-fork-server", daemon=True).start()
+
+    def _prestart(self) -> None:
+        with contextlib.suppress(HarnessError):  # remembered in _broken, reported by the first run
+            self._start_server()
+
+    def _start_server(self) -> socket.socket:
+        with self._lock:
+            if self._broken is not None:
+                raise HarnessError(self._broken)
+            if self._control is not None:
+                return self._control
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115  # the server's log, closed in close()
+            argv = [sys.executable, "-P", "-m", "evalloop.agent", "--fork-server", str(theirs.fileno()),
+                    str(self.warm), self.entrypoint]
+            try:
+                self._proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
+                                              stdout=subprocess.DEVNULL, stderr=self._log,
+                                              pass_fds=[theirs.fileno()], start_new_session=True)
+            except OSError as exc:
+                self._broken = f"cannot start the Python agent in {self.cwd}: {exc.strerror or exc}"
+                raise HarnessError(self._broken) from None
+            finally:
+                theirs.close()
+            ready = self._await_ready(ours, self._proc)
+            if ready != b"ready":
+                what = "did not finish importing within" if ready == b"timeout" else "stopped while importing"
+                self._broken = f"the agent {self.entrypoint} {what} {self.timeout_s:g}s" + _suffix(_tail(self._log))
+                _kill_group(self._proc.pid)
+                raise HarnessError(self._broken)
+            # sends wait (bounded) when a burst of runs fills the server's queue
+            ours.settimeout(self.timeout_s)
+            self._control = ours
+            return ours
+
+    def _await_ready(self, control: socket.socket, proc: subprocess.Popen[bytes]) -> bytes:
+        """b"ready" once the server imported the agent; b"timeout" or b"exited" otherwise.
+        A datagram socket has no end of file, so the server's exit is watched directly."""
+        deadline = time.monotonic() + self.timeout_s
+        control.settimeout(0.05)
+        while time.monotonic() < deadline:
+            try:
+                return control.recv(16)
+            except TimeoutError:
+                if proc.poll() is not None:
+                    return b"exited"
+        return b"timeout"
+
+    def start(self, deadline: float) -> _Transport:
+        control = self._start_server()
+        ours, theirs = socket.socketpair()
+        log = tempfile.TemporaryFile()  # noqa: SIM115  # handed to the transport, which closes it
+        try:
+            socket.send_fds(control, [b"fork"], [theirs.fileno(), log.fileno()])
+        except OSError as exc:
+            ours.close()
+            log.close()
+            tail = _tail(self._log) if self._log else ""
+            raise HarnessError(f"the fork server is gone ({exc.strerror or exc})" + _suffix(tail)) from None
+        finally:
+            theirs.close()
+        return _ForkTransport(ours, log)
+
+    def close(self) -> None:
+        with self._lock:
+            self._broken = self._broken or "the session is closed"
+            if self._proc is not None:
+                with contextlib.suppress(OSError):
+                    self._proc.stdin.close()  # type: ignore[union-attr]  # end of file: the server exits
+                try:
+                    self._proc.wait(timeout=_EXIT_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    _kill_group(self._proc.pid)
+                    self._proc.wait()
+                # whatever still waits for work in the server's group goes with it
+                _kill_group(self._proc.pid)
+            if self._control is not None:
+                self._control.close()
+            if self._log is not None:
+                self._log.close()
+            self._proc = self._control = self._log = None
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and hasattr(socket, "send_fds") and hasattr(socket, "AF_UNIX")
+
+
+def make_adapter(root: Path, agent: AgentConfig, parallel: int = 1) -> _Adapter:
+    """The adapter for `agent`, every path resolved against `root` (not the process's cwd)."""
+    root = root.resolve()
+    cwd = (root / agent.cwd).resolve() if agent.cwd else root
+    if not cwd.is_dir():
+        raise EvalloopError(f"agent.cwd {agent.cwd!r} is not a folder under {root}")
+    env = {**os.environ, **agent.env, "EVALLOOP_PROTOCOL": str(PROTOCOL), "EVALLOOP_ROOT": str(root)}
+    if agent.command is not None:
+        return _CommandAdapter("command", list(agent.command), cwd, env)
+    assert agent.entrypoint is not None
+    env["EVALLOOP_PYTHON_PATH"] = os.pathsep.join(str((root / p).resolve()) for p in agent.python_path)
+    if agent.isolation == "fork" and _can_fork():
+        return _ForkAdapter(agent.entrypoint, cwd, env, agent.timeout_s, warm=min(parallel, 64))
+    # -P: the agent's working folder must not shadow the installed evalloop package
+    return _CommandAdapter("python-process", [sys.executable, "-P", "-m", "evalloop.agent", agent.entrypoint],
+                           cwd, env)
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _protocol_error(what: str) -> HarnessError:
+    return HarnessError(f"protocol error: {what}")
+
+
+def _field(msg: dict[str, Any], key: str, types: type | tuple[type, ...], *, required: bool = False) -> Any:
+    value = msg.get(key)
+    if value is None:
+        if required:
+            raise _protocol_error(f"{msg.get('type')} message without {key!r}")
+        return None
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise _protocol_error(f"{msg.get('type')}: {key!r} has the wrong type")
+    if not isinstance(value, types):
+        raise _protocol_error(f"{msg.get('type')}: {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _answer(msg: dict[str, Any], toolbox: Toolbox) -> Reply | None:
+    """The toolbox's reply to one agent message (None for messages that get none)."""
+    kind = msg.get("type")
+    if kind == "tool_call":
+        return toolbox.call(_field(msg, "name", str, required=True), msg.get("args"))
+    if kind == "retrieve":
+        return toolbox.retrieve(_field(msg, "name", str, required=True), _field(msg, "query", str))
+    if kind == "memory":
+        op = msg.get("op")
+        if op not in ("read", "write"):
+            raise _protocol_error("memory op must be read or write")
+        return toolbox.memory(op, _field(msg, "key", str, required=op == "write"), msg.get("value"))
+    if kind == "approval":
+        return toolbox.approval(_field(msg, "name", str) or "required", _field(msg, "args", dict))
+    if kind == "span":
+        try:
+            toolbox.record(
+                _field(msg, "span_type", str, required=True), _field(msg, "name", str, required=True),
+                status=_field(msg, "status", str) or "succeeded", args=_field(msg, "args", dict),
+                result=msg.get("result"), error=_field(msg, "error", str),
+                input_tokens=_field(msg, "input_tokens", int), output_tokens=_field(msg, "output_tokens", int),
+                cost_usd=_field(msg, "cost_usd", (int, float)), duration_ms=_field(msg, "duration_ms", (int, float)),
+                attributes=_field(msg, "attributes", dict))
+        except (ValueError, ValidationError) as exc:
+            raise _protocol_error(f"span: {str(exc).splitlines()[0]}") from None
+        return None
+    raise _protocol_error(f"unknown message type {str(kind)[:60]!r}")
+
+
+def _final(msg: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"type", *_FINAL_STR, *_FINAL_INT, "cost_usd"}
+    unknown = sorted(set(msg) - allowed)
+    if unknown:
+        raise _protocol_error(f"final: unknown keys {', '.join(k[:40] for k in unknown[:5])}")
+    out: dict[str, Any] = {k: _field(msg, k, str) for k in _FINAL_STR}
+    out.update({k: _field(msg, k, int) for k in _FINAL_INT})
+    out["cost_usd"] = _field(msg, "cost_usd", (int, float))
+    return out
+
+
+def _receive(transport: _Transport, deadline: float) -> dict[str, Any] | None:
+    line = transport.lines.readline(deadline)
+    if line is None:
+        return None
+    try:
+        msg = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise HarnessError(f"the agent wrote something that is not a protocol message: {_show(line)}") from None
+    if not isinstance(msg, dict):
+        raise HarnessError(f"the agent wrote something that is not a protocol message: {_show(line)}")
+    return msg
+
+
+def _send(transport: _Transport, msg: dict[str, Any], deadline: float) -> None:
+    data = orjson.dumps(msg, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n"
+    transport.lines.write(data, deadline)
+
+
+def _converse(transport: _Transport, toolbox: Toolbox, request: dict[str, Any],
+              deadline: float) -> dict[str, Any]:
+    """Serve the agent's requests until its final result."""
+    # the request goes out before the run has said hello: one round trip less per run
+    _send(transport, request, deadline)
+    transport.started(deadline)
+    while True:
+        msg = _receive(transport, deadline)
+        if msg is None:
+            raise HarnessError(transport.ended() + _suffix(transport.log_tail()))
+        kind = msg.get("type")
+        if kind == "final":
+            final = _final(msg)
+            problem = transport.finish(deadline)
+            if problem is not None:
+                raise HarnessError(problem + _suffix(transport.log_tail()))
+            return final
+        if kind == "error":
+            raise HarnessError(f"the agent failed: {str(msg.get('message'))[:500]}")
+        reply = _answer(msg, toolbox)
+        if reply is not None:
+            _send(transport, reply.to_message(msg.get("id")), deadline)
+
+
+def _sum(values: list[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+class Session:
+    """An agent ready to run fixtures from one root: its adapter and tool manifest.
+
+    Thread-safe: `run` may be called from many threads at once. Close it (or use
+    it as a context manager) to stop the fork server.
+    """
+
+    def __init__(self, root: Path, agent: AgentConfig, parallel: int = 1) -> None:
+        self.root = root.resolve()
+        self.agent = agent
+        self.manifest: ToolManifest | None = None
+        if agent.tools is not None:
+            path = self.root / agent.tools
+            self.manifest = load_manifest(path, display=agent.tools)
+        self.tool_schemas = self.manifest.schemas() if self.manifest is not None else None
+        self.adapter = make_adapter(self.root, agent, parallel)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.adapter.close()
+
+    def run(self, fixture: Fixture, run_number: int = 1) -> Run:
+        """One run of the agent on `fixture`; HarnessError when it yields no judgeable result."""
+        started = time.monotonic()
+        deadline = started + self.agent.timeout_s
+        toolbox = Toolbox(fixture.context, self.manifest)
+        request = {"protocol": PROTOCOL, "type": "run", "fixture_id": fixture.id, "run": run_number,
+                   "input": fixture.input, "context": agent_context(fixture.context),
+                   "tools": self.manifest.describe() if self.manifest is not None else []}
+        transport: _Transport | None = None
+        try:
+            transport = self.adapter.start(deadline)
+            final = _converse(transport, toolbox, request, deadline)
+        except TimeoutError:
+            tail = ""
+            if transport is not None:
+                transport.kill()
+                tail = _suffix(transport.log_tail())
+            raise HarnessError(f"timed out after {self.agent.timeout_s:g}s (agent.timeout_s)"
+                               + _last_span(toolbox) + tail) from None
+        except HarnessError as exc:
+            if transport is not None:
+                transport.kill()
+            raise HarnessError(exc.reason + _last_span(toolbox)) from None
+        finally:
+            if transport is not None:
+                transport.close()
+        spans = toolbox.spans
+        return Run(
+            run_id=f"{fixture.id}#{run_number}", spans=spans,
+            stop_reason=final["stop_reason"], final_status=final["final_status"], output=final["output"],
+            route=final["route"],
+            input_tokens=final["input_tokens"] if final["input_tokens"] is not None
+            else _sum([s.input_tokens for s in spans]),
+            output_tokens=final["output_tokens"] if final["output_tokens"] is not None
+            else _sum([s.output_tokens for s in spans]),
+            cost_usd=final["cost_usd"] if final["cost_usd"] is not None else _sum([s.cost_usd for s in spans]),
+            latency_ms=round((time.monotonic() - started) * 1000.0, 3),
+            source=f"harness:{self.adapter.name}",
+        )
+
+
+def _last_span(toolbox: Toolbox) -> str:
+    if not toolbox.spans:
+        return " (before any span)"
+    return f" (after {len(toolbox.spans)} spans, the last {toolbox.spans[-1].ref})"
+
+
+def run_fixture(root: Path, agent: AgentConfig, fixture: Fixture, *, run_number: int = 1) -> Run:
+    """Run one fixture once; see `Session` to run many with one adapter."""
+    with Session(root, agent) as session:
+        return session.run(fixture, run_number)
+
+
+# --------------------------------------------------------------------------- many fixtures
+
+
+@dataclass
+class _Outcome:
+    passed: bool = False
+    error: str | None = None
+    failures: list[dict[str, Any]] | None = None
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_fixture_file(root: Path, config: Config, path: str | os.PathLike[str]) -> LoadedFixture | FixtureResult:
+    """A fixture file (relative to `root` or absolute), or the error result that stands for it."""
+    full = Path(path) if Path(path).is_absolute() else root / path
+    rel = _rel(root, full)
+    try:
+        doc = parse.load_document(full, max_bytes=config.max_fixture_bytes, display=rel)
+        return LoadedFixture(rel, Fixture.model_validate(doc.data))
+    except (EvalloopError, ValidationError) as exc:
+        from evalloop.validation import scan_id
+
+        message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        ident = scan_id(full, config.max_fixture_bytes) or rel
+        return FixtureResult(id=ident, severity=config.defaults.severity, status="error", path=rel,
+                             owner=config.defaults.owner, error=f"fixture unreadable: {message}")
+
+
+def _result(config: Config, lf: LoadedFixture, outcomes: list[_Outcome]) -> FixtureResult:
+    """k-of-n: passes >= k pass; none fail; in between flaky; any error is an error."""
+    fx = lf.fixture
+    n = len(outcomes)
+    need = fx.min_passes or n
+    passes = sum(o.passed for o in outcomes)
+    errors = [(i, o.error) for i, o in enumerate(outcomes, 1) if o.error is not None]
+    failing = next((o.failures for o in outcomes if not o.passed and o.failures), None)
+    base = dict(id=fx.id, severity=fx.severity or config.defaults.severity, path=lf.path,
+                owner=fx.owner or config.defaults.owner, reason=fx.reason, incident_id=fx.incident_id,
+                runs=n, passes=passes, failures=failing or [])
+    if errors:
+        i, reason = errors[0]
+        where = f"run {i} of {n}: " if n > 1 else ""
+        return FixtureResult(status="error", error=where + str(reason), **base)  # type: ignore[arg-type]
+    status = "pass" if passes >= need else "fail" if passes == 0 else "flaky"
+    return FixtureResult(status=status, **base)  # type: ignore[arg-type]
+
+
+def _judge(session: Session, lf: LoadedFixture, run_number: int) -> _Outcome:
+    from evalloop import trajectory
+
+    try:
+        evaluator = trajectory.compile(lf.fixture)
+        run = session.run(lf.fixture, run_number)
+        verdict = evaluator.evaluate(run, tool_schemas=session.tool_schemas)
+    except HarnessError as exc:
+        return _Outcome(error=exc.reason)
+    except EvalloopError as exc:  # an expectation that cannot be evaluated, a bad tool schema
+        return _Outcome(error=f"cannot evaluate: {exc.message}")
+    return _Outcome(passed=verdict.passed, failures=[v.to_dict() for v in verdict.violations])
+
+
+def run_fixtures(root: Path, config: Config, fixtures: Sequence[str | os.PathLike[str] | LoadedFixture], *,
+                 jobs: int = 1, agent: AgentConfig | None = None) -> list[FixtureResult]:
+    """Run and judge fixtures, `jobs` runs at a time; one result per fixture, in the given order.
+
+    `fixtures` are loaded fixtures or fixture files (relative to `root` or
+    absolute). Everything about the agent comes from `root` and `agent` (default:
+    `config.agent`): to run against another checkout, pass its root and its
+    config. A fixture with `runs: n` runs n times (see `_result` for k-of-n).
+    Nothing fails silently: an unreadable fixture, a missing agent or a broken
+    manifest gives an `error` result for each fixture concerned.
+    """
+    agent = agent or config.agent
+    problem: str | None = None
+    session: Session | None = None
+    if agent is None:
+        problem = "no agent configured: add `agent:` (entrypoint or command) to evalloop.yaml"
+    else:
+        try:
+            session = Session(root, agent, parallel=jobs)
+        except EvalloopError as exc:
+            problem = f"cannot set up the agent: {exc}"
+
+    Started = tuple[LoadedFixture | FixtureResult, _Outcome | None, list[Future[_Outcome]]]
+
+    def start(item: str | os.PathLike[str] | LoadedFixture) -> Started:
+        # Loading happens here, in the pool, so the first runs start while later
+        # fixtures are still being read; repeats go to the back of the queue.
+        lf = item if isinstance(item, LoadedFixture) else load_fixture_file(root, config, item)
+        if isinstance(lf, FixtureResult) or session is None:
+            return lf, None, []
+        more = [pool.submit(_judge, session, lf, n) for n in range(2, lf.fixture.runs + 1)]
+        return lf, _judge(session, lf, 1), more
+
+    results: list[FixtureResult] = []
+    try:
+        # threads, not processes: a run is waiting on its agent process almost all the time
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="evalloop-run") as pool:
+            heads = [pool.submit(start, f) for f in fixtures]
+            for head in heads:
+                lf, first, more = head.result()
+                if isinstance(lf, FixtureResult):
+                    results.append(lf)
+                elif first is None:
+                    results.append(_result(config, lf, [_Outcome(error=problem)]))
+                else:
+                    results.append(_result(config, lf, [first, *(f.result() for f in more)]))
+    finally:
+        if session is not None:
+            session.close()
+    return results
+
+
+__all__ = ["PROTOCOL", "HarnessError", "LoadedFixture", "Session", "load_fixture_file", "make_adapter",
+           "run_fixture", "run_fixtures"]
