@@ -19,6 +19,7 @@ from evalloop.fixtures import Fixture
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile
 from evalloop.quarantine import QuarantineFile
+from evalloop.runs import Run
 
 BASE_ID = "https://evalloop.dev/schemas/"
 MODELS: dict[str, type[BaseModel]] = {
@@ -27,6 +28,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "owners": OwnersFile,
     "incident": Incident,
     "quarantine": QuarantineFile,
+    "run": Run,
 }
 
 
