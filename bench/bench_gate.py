@@ -85,6 +85,26 @@ def best(cmd: list[str], cwd: Path, repeat: int) -> tuple[float, str]:
     return min(times), out
 
 
+def in_process(root: Path, base: str, head: str) -> dict[str, float]:
+    """Where the time goes, without interpreter start-up and imports."""
+    t0 = time.perf_counter()
+    import git as gitpython
+
+    from evalloop import changes, selection
+    from evalloop.config import load_config
+
+    t1 = time.perf_counter()
+    repo = gitpython.Repo(root)
+    config = load_config(root)
+    cs = changes.diff(repo, base, head, changes.Classifier(config))
+    t2 = time.perf_counter()
+    entries = selection.load_heads_at(repo, cs.head, "", config, Path(repo.common_dir) / "evalloop")
+    t3 = time.perf_counter()
+    selection.select(cs, entries, config, root)
+    t4 = time.perf_counter()
+    return {"imports": t1 - t0, "diff+classify+keys": t2 - t1, "fixture index": t3 - t2, "select": t4 - t3}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fixtures", type=int, default=10_000)
@@ -107,6 +127,7 @@ def main() -> None:
         cold, _ = best(cold_cmd, root, 1)
         warm, out = best(cold_cmd, root, args.repeat)
         startup, _ = best([evalloop, "--version"], root, args.repeat)
+        phases = in_process(root, base, head)
         import json
 
         report = json.loads(out)
@@ -119,6 +140,7 @@ def main() -> None:
     print(f"\n{'what':75} {'seconds':>8}")
     for name, t in rows:
         print(f"{name:75} {t:8.3f}")
+    print("\nin-process phases (warm): " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
     print(f"\nchanged {len(report['changed'])}, selected {len(report['selected'])} of {args.fixtures}")
     print(f"warm / floor = {warm / floor:.1f}x, (warm - start-up) / floor = {(warm - startup) / floor:.1f}x "
           f"(goal <= 3x); cold / floor = {cold / floor:.1f}x")
