@@ -49,6 +49,7 @@ from evalloop.verdict import FixtureResult
 
 PROTOCOL = 1
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_SPANS = 10_000  # a runaway loop of tool calls ends as an error, not as memory exhaustion
 _LOG_TAIL_BYTES = 4096
 _EXIT_GRACE_S = 5.0
 _FINAL_STR = ("stop_reason", "final_status", "output", "route")
@@ -200,9 +201,9 @@ class _ProcessTransport:
     def finish(self, deadline: float) -> str | None:
         with contextlib.suppress(OSError):
             self.proc.stdin.close()  # type: ignore[union-attr]
-        extra = self.lines.readline(deadline)
-        if extra is not None:
-            return f"the agent wrote after its final result: {_show(extra)}"
+        problem = _nothing_after_final(self.lines, deadline)
+        if problem is not None:
+            return problem
         code = self._status(min(_EXIT_GRACE_S, deadline - time.monotonic()))
         if code is None:
             return "the agent did not exit after its final result"
@@ -228,6 +229,15 @@ class _ProcessTransport:
                 if stream is not None:
                     stream.close()
         self.log.close()
+
+
+def _nothing_after_final(lines: _Lines, deadline: float) -> str | None:
+    """After its final result an agent writes nothing more and closes its output, soon."""
+    try:
+        extra = lines.readline(min(deadline, time.monotonic() + _EXIT_GRACE_S))
+    except TimeoutError:
+        return "the agent did not exit after its final result"
+    return None if extra is None else f"the agent wrote after its final result: {_show(extra)}"
 
 
 def _exit_text(code: int | None) -> str:
@@ -260,10 +270,7 @@ class _ForkTransport:
         self.pid = msg["pid"]
 
     def finish(self, deadline: float) -> str | None:
-        extra = self.lines.readline(deadline)
-        if extra is not None:
-            return f"the agent wrote after its final result: {_show(extra)}"
-        return None
+        return _nothing_after_final(self.lines, deadline)
 
     def ended(self) -> str:
         return "the agent process exited without a final result"
@@ -522,6 +529,8 @@ def _converse(transport: _Transport, toolbox: Toolbox, request: dict[str, Any],
             return final
         if kind == "error":
             raise HarnessError(f"the agent failed: {str(msg.get('message'))[:500]}")
+        if len(toolbox.spans) >= MAX_SPANS:
+            raise HarnessError(f"the agent made more than {MAX_SPANS:,} requests in one run")
         reply = _answer(msg, toolbox)
         if reply is not None:
             _send(transport, reply.to_message(msg.get("id")), deadline)

@@ -190,13 +190,15 @@ class Toolbox:
 
     # ------------------------------------------------------------------ tools
 
-    def call(self, name: str, args: dict[str, Any] | None) -> Reply:
+    def call(self, name: str, args: Any) -> Reply:
         """Answer one tool call and record it (as an intent when the tool changes state)."""
         start = self.clock()
         n = self._calls[name] = self._calls.get(name, 0) + 1
         spec = self.manifest.get(name) if self.manifest is not None else None
         side_effect = bool(spec and spec.side_effect)
         attrs: dict[str, Any] = {"evalloop.call": n}
+        if args is not None and not isinstance(args, dict):
+            attrs["evalloop.raw_args"] = args  # kept as evidence; a span's args are an object
         if side_effect:
             attrs["evalloop.side_effect"] = True
         reply = self._answer(name, args, spec, n, attrs)
@@ -207,12 +209,13 @@ class Toolbox:
         if not reply.ok:
             attrs["evalloop.error_kind"] = reply.error_kind
         self.spans.append(Span(
-            type="tool", name=name, status="succeeded" if reply.ok else "failed", args=args,
+            type="tool", name=name, status="succeeded" if reply.ok else "failed",
+            args=args if isinstance(args, dict) else None,
             result=reply.result if reply.ok else None, error=None if reply.ok else reply.message,
             start_ms=start, end_ms=self.clock(), attributes=attrs))
         return reply
 
-    def _answer(self, name: str, args: dict[str, Any] | None, spec: ToolSpec | None, n: int,
+    def _answer(self, name: str, args: Any, spec: ToolSpec | None, n: int,
                 attrs: dict[str, Any]) -> Reply:
         if self.manifest is not None and spec is None:
             known = ", ".join(t.name for t in self.manifest.tools) or "none"

@@ -109,6 +109,15 @@ if how == "half":
 if how == "unknown_type":
     send({"type": "launch", "id": 1})
     sys.stdin.readline()
+if how == "runaway":
+    for _ in range(10_001):
+        sys.stdout.write('{"type": "span", "span_type": "workflow", "name": "again"}\\n')
+    sys.stdout.flush()
+    sys.stdin.readline()
+if how == "list_args":
+    send({"type": "tool_call", "id": 1, "name": "read_order", "args": [1, 2]})
+    send({"type": "final", "output": sys.stdin.readline()})
+    sys.exit(0)
 send({"type": "tool_call", "id": 1, "name": "read_order", "args": {"order_id": "o1"}})
 reply = json.loads(sys.stdin.readline())
 send({"type": "approval", "id": 2, "name": "required", "args": {"order_id": "o1"}})
@@ -118,6 +127,8 @@ send({"type": "final", "stop_reason": "needs_human_approval", "final_status": "n
       "output": f"amount={reply['result']['amount']} decision={decision}"})
 if how == "nonzero":
     sys.exit(5)
+if how == "linger":
+    time.sleep(60)
 """
 
 
@@ -181,6 +192,8 @@ def test_command_agent_speaks_the_protocol(tmp_path: Path) -> None:
     ("command", "nonzero", "exited with status 5 after its final result"),
     ("command", "half", "output ended inside a message"),
     ("command", "unknown_type", "protocol error: unknown message type 'launch'"),
+    ("command", "runaway", "more than 10,000 requests in one run"),
+    ("command", "linger", "did not exit after its final result"),
     ("fork", "crash", "exited without a final result"),
     ("fork", "raise", "RuntimeError: boom (at probe_agent.py:"),
     ("fork", "exit", "the agent called sys.exit(4)"),
@@ -189,7 +202,7 @@ def test_command_agent_speaks_the_protocol(tmp_path: Path) -> None:
 ])
 def test_broken_agents_are_errors_with_the_reason(tmp_path: Path, agent: str, how: str, reason: str) -> None:
     root = repo(tmp_path)
-    config = command_agent() if agent == "command" else python_agent(agent)
+    config = command_agent(2.0) if agent == "command" else python_agent(agent)
     with pytest.raises(HarnessError) as err:
         run_fixture(root, config, fixture(input={"how": how}, context=ORDER).fixture)
     assert reason in err.value.reason
@@ -315,3 +328,11 @@ def test_python_command_agents_can_use_serve(tmp_path: Path) -> None:
                       fixture(context={"retrieved_documents": [{"index": "kb", "text": "t"}]}).fixture)
     assert [s.ref for s in run.spans] == ["workflow:start", "retrieval:kb"]
     assert run.output == "[{'index': 'kb', 'text': 't'}]"
+
+
+def test_arguments_that_are_not_an_object_are_answered_with_an_error(tmp_path: Path) -> None:
+    run = run_fixture(repo(tmp_path), command_agent(), fixture(input={"how": "list_args"}, context=ORDER).fixture)
+    span = run.spans[0]
+    assert (span.ref, span.status, span.args) == ("tool:read_order", "failed", None)
+    assert span.attributes["evalloop.raw_args"] == [1, 2]
+    assert '"kind":"invalid_args"' in (run.output or "")

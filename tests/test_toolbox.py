@@ -103,6 +103,13 @@ def test_unknown_tool_and_schema_violations_are_recorded_and_answered_with_error
     assert "evalloop.intent" not in tb.spans[-1].attributes
 
 
+def test_arguments_must_be_an_object(manifest: ToolManifest) -> None:
+    tb = box(manifest, tool_outputs={"read_order": {"amount": 1}})
+    reply = tb.call("read_order", ["o1"])
+    assert (reply.ok, reply.error_kind) == (False, "invalid_args")
+    assert tb.spans[0].args is None and tb.spans[0].attributes["evalloop.raw_args"] == ["o1"]
+
+
 def test_no_mocked_output_is_an_error(manifest: ToolManifest) -> None:
     reply = box(manifest).call("read_order", {"order_id": "o1"})
     assert (reply.ok, reply.error_kind) == (False, "no_mock")

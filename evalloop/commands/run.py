@@ -12,10 +12,10 @@ from pathlib import Path
 
 from evalloop.config import Config, find_root, load_config
 from evalloop.errors import UsageError
+from evalloop.globs import glob_files
 from evalloop.harness import LoadedFixture, load_fixture_file, run_fixtures
 from evalloop.parse import atomic_write
 from evalloop.selection_expr import Subject, compile_select
-from evalloop.validation import Repo
 from evalloop.verdict import FixtureResult, GateReport, Selected, count, decide, gating_failure
 
 RULES = (
@@ -29,7 +29,7 @@ def _select(root: Path, config: Config, select: tuple[str, ...]) -> list[LoadedF
     """The fixtures to run, in file order. An unreadable fixture is always kept (it becomes an
     error result): what cannot be read cannot be shown to be outside the selection (fail closed).
     Without --select nothing is parsed here: the harness reads fixtures while the first ones run."""
-    files = Repo(root, config).fixture_files()
+    files = glob_files(root, config.fixtures)
     if not select:
         if not files:
             raise UsageError(f"no fixture files match {config.fixtures}")
