@@ -95,3 +95,48 @@ def embed_in_order(n_specs: int, n_calls: int,
         else:
             unplaced.append(j)
     return positions, unplaced
+
+
+def align(fit: Sequence[Sequence[bool]], n_calls: int) -> list[tuple[int, int]]:
+    """A longest order-preserving pairing of specs with calls: `[(spec, call), ...]`.
+
+    `fit[j][k]` says whether call k may stand for spec j. The result is a
+    longest common subsequence under that relation. Taking a fitting pair is
+    always safe, whatever the relation: an optimal pairing that leaves spec j or
+    call k free can swap its pair for (j, k) without losing a pair or crossing
+    another. So a fitting common prefix and suffix are taken as they are (the
+    usual case: one call inserted, dropped or changed), and only the middle
+    goes through the quadratic dynamic programme over suffixes. Used to explain
+    a failed strict match as inserted, missing and replaced calls instead of
+    every position after the first difference.
+    """
+    n_specs = len(fit)
+    lo = 0
+    while lo < n_specs and lo < n_calls and fit[lo][lo]:
+        lo += 1
+    hi = 0
+    while lo + hi < n_specs and lo + hi < n_calls and fit[n_specs - 1 - hi][n_calls - 1 - hi]:
+        hi += 1
+    m, n = n_specs - lo - hi, n_calls - lo - hi
+    best = [[0] * (n + 1) for _ in range(m + 1)]
+    for j in range(m - 1, -1, -1):
+        row, below, fj = best[j], best[j + 1], fit[lo + j]
+        for k in range(n - 1, -1, -1):
+            if fj[lo + k]:
+                row[k] = below[k + 1] + 1
+            else:
+                a, b = below[k], row[k + 1]
+                row[k] = a if a >= b else b
+    pairs = [(i, i) for i in range(lo)]
+    j = k = 0
+    while j < m and k < n:
+        if fit[lo + j][lo + k]:
+            pairs.append((lo + j, lo + k))
+            j += 1
+            k += 1
+        elif best[j + 1][k] >= best[j][k + 1]:
+            j += 1
+        else:
+            k += 1
+    pairs.extend((n_specs - hi + i, n_calls - hi + i) for i in range(hi))
+    return pairs
