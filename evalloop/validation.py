@@ -2,7 +2,7 @@
 
 FILE001 unreadable, binary, empty or oversized file
 YAML001 syntax error          YAML002 duplicate key       YAML003 unsafe tag / too deep
-SCH001  schema violation
+SCH001  schema violation    SCH002  expectation that cannot be evaluated (bad regex, ...)
 ID001   id used by another fixture
 OWN001  owner not known       OWN002  no owner and no default owner
 EXP001  expired               EXP002  expires soon (warning)   EXP003 temporary without expires_at
@@ -222,6 +222,17 @@ def _check_fixture(v: Validation, doc: parse.Document) -> Iterator[Finding]:
 
     def at(*loc: Any, key: bool = False) -> tuple[int, int]:
         return parse.locate(doc, loc, key=key)
+
+    # expectations the schema allows but nothing can evaluate (a bad regex, a pair naming one span twice)
+    from evalloop.trajectory import FixtureError
+    from evalloop.trajectory import compile as compile_fixture
+
+    try:
+        compile_fixture(fixture)
+    except FixtureError as exc:
+        line, col = at(*exc.loc)
+        yield Finding(path=doc.display, line=line, col=col, code="SCH002",
+                      message=f"{'.'.join(map(str, exc.loc))}: {exc.message}")
 
     # owner
     owner = fixture.owner or cfg.defaults.owner

@@ -188,3 +188,11 @@ def test_fixture_outside_repo_root_uses_given_path(repo: Path, tmp_path: Path) -
     out = lines(invoke("validate", "fixtures/seed.json").output)
     assert out == ["fixtures/seed.json:1:1: OWN002 fixture has no `owner` and evalloop.yaml sets "
                    "no `defaults.owner`"]
+
+
+def test_expectations_that_cannot_be_evaluated(repo: Path) -> None:
+    rules = "expected:\n  output_must_not_contain:\n    - {regex: 'appro(ved'}\n"
+    write(repo / "fixtures/rx.yaml", GOOD.replace("expected: {tools_not_called: [issue_refund]}", rules))
+    out = lines(invoke("validate").output)
+    assert len(out) == 1 and out[0].startswith(
+        "fixtures/rx.yaml:8:15: SCH002 expected.output_must_not_contain.0.regex: invalid regex 'appro(ved'")
