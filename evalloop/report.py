@@ -19,7 +19,9 @@ from evalloop.verdict import FixtureResult, GateReport, gating_failure
 GITHUB_COMMENT_LIMIT = 65_536
 _VERDICT_MARK = {"block": "❌ BLOCK", "warn": "⚠️ WARN", "pass": "✅ PASS"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[ -/]*[@-~]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Inline markdown that could restyle or link text; block syntax (#, -, >) cannot start a
+# line because md() keeps untrusted text on one line after our own prefix.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 
 
 def clean(text: str) -> str:

@@ -104,7 +104,7 @@ def test_reports_to_files(flaky_repo: tuple[git.Repo, str], chdir: Path) -> None
     out = invoke("gate", "--base", base, "--format", "markdown", "--output", "r.md", "--json", "r.json")
     assert out.exit_code == 1 and out.output == ""
     md = (chdir / "r.md").read_text()
-    assert md.startswith("## evalloop gate: ❌ BLOCK") and "prompts/p\\.md" in md
+    assert md.startswith("## evalloop gate: ❌ BLOCK") and "prompts/p.md" in md
     assert json.loads((chdir / "r.json").read_text())["verdict"] == "block"
     invoke("gate", "--base", base, "--format", "junit", "--output", "r.xml")
     suite = ET.parse(chdir / "r.xml").getroot()
