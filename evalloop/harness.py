@@ -672,18 +672,36 @@ def _result(config: Config, lf: LoadedFixture, outcomes: list[_Outcome]) -> Fixt
     return FixtureResult(status=status, **base)  # type: ignore[arg-type]
 
 
-def _judge(session: Session, lf: LoadedFixture, run_number: int) -> _Outcome:
+def _evaluate(session: Session, lf: LoadedFixture, run: Run) -> _Outcome:
     from evalloop import trajectory
 
     try:
-        evaluator = trajectory.compile(lf.fixture)
-        run = session.run(lf.fixture, run_number)
-        verdict = evaluator.evaluate(run, tool_schemas=session.tool_schemas)
-    except HarnessError as exc:
-        return _Outcome(error=exc.reason)
+        verdict = trajectory.compile(lf.fixture).evaluate(run, tool_schemas=session.tool_schemas)
     except EvalloopError as exc:  # an expectation that cannot be evaluated, a bad tool schema
         return _Outcome(error=f"cannot evaluate: {exc.message}")
     return _Outcome(passed=verdict.passed, failures=[v.to_dict() for v in verdict.violations])
+
+
+def _done(outcome: _Outcome) -> Future[_Outcome]:
+    future: Future[_Outcome] = Future()
+    future.set_result(outcome)
+    return future
+
+
+def _run_then_judge(session: Session, lf: LoadedFixture, run_number: int,
+                    judges: ThreadPoolExecutor) -> Future[_Outcome]:
+    """Run the agent here; hand the judging to `judges`, so this worker can start the next
+    run at once instead of holding a run slot while it evaluates."""
+    from evalloop import trajectory
+
+    try:
+        trajectory.compile(lf.fixture)  # an expectation that cannot be evaluated: do not run at all
+        run = session.run(lf.fixture, run_number)
+    except HarnessError as exc:
+        return _done(_Outcome(error=exc.reason))
+    except EvalloopError as exc:
+        return _done(_Outcome(error=f"cannot evaluate: {exc.message}"))
+    return judges.submit(_evaluate, session, lf, run)
 
 
 def run_fixtures(root: Path, config: Config, fixtures: Sequence[str | os.PathLike[str] | LoadedFixture], *,
@@ -708,7 +726,7 @@ def run_fixtures(root: Path, config: Config, fixtures: Sequence[str | os.PathLik
         except EvalloopError as exc:
             problem = f"cannot set up the agent: {exc}"
 
-    Started = tuple[LoadedFixture | FixtureResult, _Outcome | None, list[Future[_Outcome]]]
+    Started = tuple[LoadedFixture | FixtureResult, Future[_Outcome] | None, list[Future[Future[_Outcome]]]]
 
     def start(item: str | os.PathLike[str] | LoadedFixture) -> Started:
         # Loading happens here, in the pool, so the first runs start while later
@@ -716,13 +734,15 @@ def run_fixtures(root: Path, config: Config, fixtures: Sequence[str | os.PathLik
         lf = item if isinstance(item, LoadedFixture) else load_fixture_file(root, config, item)
         if isinstance(lf, FixtureResult) or session is None:
             return lf, None, []
-        more = [pool.submit(_judge, session, lf, n) for n in range(2, lf.fixture.runs + 1)]
-        return lf, _judge(session, lf, 1), more
+        more = [pool.submit(_run_then_judge, session, lf, n, judges) for n in range(2, lf.fixture.runs + 1)]
+        return lf, _run_then_judge(session, lf, 1, judges), more
 
     results: list[FixtureResult] = []
     try:
-        # threads, not processes: a run is waiting on its agent process almost all the time
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="evalloop-run") as pool:
+        # threads, not processes: a run is waiting on its agent process almost all the time;
+        # one judge thread is enough (judging is CPU work under one interpreter lock)
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="evalloop-run") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalloop-judge") as judges:
             heads = [pool.submit(start, f) for f in fixtures]
             for head in heads:
                 lf, first, more = head.result()
@@ -731,7 +751,8 @@ def run_fixtures(root: Path, config: Config, fixtures: Sequence[str | os.PathLik
                 elif first is None:
                     results.append(_result(config, lf, [_Outcome(error=problem)]))
                 else:
-                    results.append(_result(config, lf, [first, *(f.result() for f in more)]))
+                    outcomes = [first.result(), *(f.result().result() for f in more)]
+                    results.append(_result(config, lf, outcomes))
     finally:
         if session is not None:
             session.close()

@@ -18,15 +18,21 @@ from evalloop.verdict import FixtureResult, GateReport, gating_failure
 
 GITHUB_COMMENT_LIMIT = 65_536
 _VERDICT_MARK = {"block": "❌ BLOCK", "warn": "⚠️ WARN", "pass": "✅ PASS"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[ -/]*[@-~]")
+# CSI and OSC escape sequences (colours, cursor moves, window titles, hyperlinks),
+# then any other C0/C1 control character and the Unicode bidirectional controls
+# that can make a terminal line read differently from what it contains.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Inline markdown that could restyle or link text; block syntax (#, -, >) cannot start a
 # line because md() keeps untrusted text on one line after our own prefix.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 
 
 def clean(text: str) -> str:
-    """Untrusted text for a terminal: no escape sequences or control characters."""
-    return _CONTROL.sub("", text)
+    """Untrusted text made harmless for a terminal, on one line: escape sequences removed,
+    other control characters shown as `\\uXXXX`."""
+    text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub(lambda m: " " if m.group(0) in "\t\n\r" else f"\\u{ord(m.group(0)):04x}", text)
 
 
 def md(text: Any, limit: int = 500) -> str:
@@ -37,14 +43,21 @@ def md(text: Any, limit: int = 500) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(s, quote=False)).replace("@", "@\u200b")
 
 
-def _evidence(v: dict[str, Any]) -> str:
-    ev = v.get("evidence")
-    if not ev:
+def evidence_text(failure: dict[str, Any]) -> str:
+    """A violation's evidence in a few words: span position, span, expected and actual value."""
+    ev = failure.get("evidence")
+    if not isinstance(ev, dict):
         return ""
-    if isinstance(ev, dict):
-        parts = [f"{k}={ev[k]!r}" for k in ev if ev[k] not in (None, "", [], {})]
-        return "; ".join(parts)
-    return str(ev)
+    parts = []
+    if ev.get("span_index") is not None:
+        parts.append(f"span {ev['span_index']}")
+    if ev.get("ref"):
+        parts.append(str(ev["ref"]))
+    for key in ("expected", "actual"):
+        if ev.get(key) is not None:
+            value = str(ev[key])
+            parts.append(f"{key} {value if len(value) <= 80 else value[:77] + '...'}")
+    return "; ".join(parts)
 
 
 # ---------------------------------------------------------------- text
@@ -73,7 +86,7 @@ def render_text(r: GateReport) -> str:
         if res.error:
             out.append(f"      error: {clean(res.error)}")
         for v in res.failures:
-            ev = _evidence(v)
+            ev = evidence_text(v)
             detail = f" ({clean(ev)})" if ev else ""
             out.append(f"      - {v.get('kind')}: {clean(str(v.get('message', '')))}{detail}")
         if res.reproduction:
@@ -112,7 +125,7 @@ def _failure_block(res: FixtureResult, max_violations: int) -> list[str]:
         lines.append(f"- **error**: {md(res.error)}")
     shown = res.failures[:max_violations]
     for v in shown:
-        ev = _evidence(v)
+        ev = evidence_text(v)
         lines.append(f"- **{md(v.get('kind', 'violation'))}**: {md(v.get('message', ''))}"
                      + (f" — {md(ev, 300)}" if ev else ""))
     if len(res.failures) > len(shown):

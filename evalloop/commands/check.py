@@ -19,21 +19,9 @@ from evalloop import parse
 from evalloop.config import Config
 from evalloop.errors import EvalloopError, UsageError
 from evalloop.fixtures import Fixture
+from evalloop.report import clean
 from evalloop.runs import Run
 from evalloop.trajectory import FixtureError, Verdict, compile
-
-# CSI and OSC escape sequences (colours, cursor moves, window titles, hyperlinks),
-# then any other C0/C1 control character and the Unicode bidirectional controls
-# that can make a terminal line read differently from what it contains.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(text: str) -> str:
-    """Text from fixtures and traces made harmless for a terminal, on one line."""
-    text = _ESCAPES.sub("", text)
-    return _CONTROLS.sub(lambda m: " " if m.group(0) in "\t\n\r" else
-                         f"\\u{ord(m.group(0)):04x}", text)
 
 
 def load_fixture(path: Path) -> Fixture:
@@ -52,13 +40,13 @@ def load_fixture(path: Path) -> Fixture:
         where = ".".join(str(p) for p in loc if isinstance(p, str | int)) or "(root)"
         more = f" (and {len(errors) - 1} more; see `evalloop validate`)" if len(errors) > 1 else ""
         # Keys and messages can carry the fixture's own text: keep it off the terminal.
-        raise EvalloopError(safe(f"invalid fixture: {where}: {first['msg']}{more}"),
+        raise EvalloopError(clean(f"invalid fixture: {where}: {first['msg']}{more}"),
                             path=doc.display, line=line, col=col) from None
     try:
         compile(fixture)
     except FixtureError as exc:
         line, col = parse.locate(doc, exc.loc)
-        raise EvalloopError(safe(f"invalid fixture: {exc.message}"), path=doc.display,
+        raise EvalloopError(clean(f"invalid fixture: {exc.message}"), path=doc.display,
                             line=line, col=col) from None
     return fixture
 
@@ -72,37 +60,37 @@ def pick_run(runs: list[Run], run_id: str | None, path: Path) -> Run:
             return runs[0]
         if not runs:
             raise EvalloopError("the trace holds no run", path=str(path))
-        raise UsageError(f"the trace holds {len(runs)} runs; choose one with --run: {safe(shown)}",
+        raise UsageError(f"the trace holds {len(runs)} runs; choose one with --run: {clean(shown)}",
                          path=str(path))
     for r in runs:
         if run_id in (r.run_id, r.trace_id):
             return r
     if re.fullmatch(r"#\d+", run_id) and int(run_id[1:]) < len(runs):
         return runs[int(run_id[1:])]
-    raise UsageError(f"no run {safe(run_id)!r} in the trace; it holds: {safe(shown)}",
+    raise UsageError(f"no run {clean(run_id)!r} in the trace; it holds: {clean(shown)}",
                      path=str(path))
 
 
 def _value(value: Any, limit: int = 200) -> str:
     text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
-    return safe(text if len(text) <= limit else text[: limit - 3] + "...")
+    return clean(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def format_text(verdict: Verdict, fixture_path: Path, trace_path: Path) -> str:
     head = "PASS" if verdict.passed else "FAIL"
     run = f" run {verdict.run_id}" if verdict.run_id else ""
     count = len(verdict.violations)
-    lines = [safe(f"{head} {verdict.fixture_id}{run} ({trace_path})" +
+    lines = [clean(f"{head} {verdict.fixture_id}{run} ({trace_path})" +
                   ("" if verdict.passed else f": {count} violation{'s' if count != 1 else ''}"))]
     for v in verdict.violations:
-        lines.append(f"  {v.kind}: {safe(v.message)}")
+        lines.append(f"  {v.kind}: {clean(v.message)}")
         where = []
         if v.span_index is not None:
             where.append(f"span {v.span_index}")
         if v.ref is not None:
-            where.append(safe(v.ref))
+            where.append(clean(v.ref))
         if v.span_id is not None:
-            where.append(f"id {safe(v.span_id)}")
+            where.append(f"id {clean(v.span_id)}")
         if where:
             lines.append(f"      at: {' '.join(where)}")
         if v.expected is not None:

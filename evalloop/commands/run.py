@@ -15,6 +15,7 @@ from evalloop.errors import UsageError
 from evalloop.globs import glob_files
 from evalloop.harness import LoadedFixture, load_fixture_file, run_fixtures
 from evalloop.parse import atomic_write
+from evalloop.report import clean, evidence_text
 from evalloop.selection_expr import Subject, compile_select
 from evalloop.verdict import FixtureResult, GateReport, Selected, count, decide, gating_failure
 
@@ -47,51 +48,29 @@ def _select(root: Path, config: Config, select: tuple[str, ...]) -> list[LoadedF
     return chosen
 
 
-def _clean(text: str) -> str:
-    from evalloop.report import clean
-
-    return clean(" ".join(text.split()))
-
-
-def _evidence(failure: dict[str, object]) -> str:
-    ev = failure.get("evidence")
-    if not isinstance(ev, dict):
-        return ""
-    parts = []
-    if ev.get("span_index") is not None:
-        parts.append(f"span {ev['span_index']}")
-    if ev.get("ref"):
-        parts.append(str(ev["ref"]))
-    for key in ("expected", "actual"):
-        if ev.get(key) is not None:
-            value = str(ev[key])
-            parts.append(f"{key} {value if len(value) <= 80 else value[:77] + '...'}")
-    return "; ".join(parts)
-
-
 def format_table(results: list[FixtureResult], elapsed: float, jobs: int) -> str:
     """One line per fixture, then the failures with their evidence, then the verdict and why."""
     width = max([len("FIXTURE"), *(len(r.id) for r in results)])
     lines = [f"{'STATUS':7} {'SEVERITY':11} {'RUNS':5} {'FIXTURE':{width}}  OWNER"]
     for r in results:
         runs = f"{r.passes}/{r.runs}" if r.runs else "-"
-        lines.append(f"{r.status.upper():7} {r.severity:11} {runs:5} {_clean(r.id):{width}}  {_clean(r.owner or '-')}")
+        lines.append(f"{r.status.upper():7} {r.severity:11} {runs:5} {clean(r.id):{width}}  {clean(r.owner or '-')}")
     for r in results:
         if r.status == "pass":
             continue
         lines.append("")
-        lines.append(f"{r.status.upper()} {_clean(r.id)} ({r.severity}, {_clean(r.path or '?')})")
+        lines.append(f"{r.status.upper()} {clean(r.id)} ({r.severity}, {clean(r.path or '?')})")
         if r.reason:
-            lines.append(f"  reason: {_clean(r.reason)}")
+            lines.append(f"  reason: {clean(r.reason)}")
         if r.incident_id:
-            lines.append(f"  incident: {_clean(r.incident_id)}")
+            lines.append(f"  incident: {clean(r.incident_id)}")
         if r.error:
-            lines.append(f"  error: {_clean(r.error)}")
+            lines.append(f"  error: {clean(r.error)}")
         for f in r.failures:
-            lines.append(f"  - {_clean(str(f.get('kind')))}: {_clean(str(f.get('message')))}")
-            ev = _evidence(f)
+            lines.append(f"  - {clean(str(f.get('kind')))}: {clean(str(f.get('message')))}")
+            ev = evidence_text(f)
             if ev:
-                lines.append(f"      evidence: {_clean(ev)}")
+                lines.append(f"      evidence: {clean(ev)}")
     verdict = decide(results)
     c = count(results, len(results))
     lines.append("")
@@ -100,7 +79,7 @@ def format_table(results: list[FixtureResult], elapsed: float, jobs: int) -> str
     deciding = [r.id for r in results if gating_failure(r)
                 and r.severity == ("blocking" if verdict == "block" else "warning")]
     because = f"{'blocking' if verdict == 'block' else 'warning'}: {', '.join(deciding)}" if deciding else ""
-    lines.append(f"verdict: {verdict.upper()}" + (f" ({_clean(because)})" if because else ""))
+    lines.append(f"verdict: {verdict.upper()}" + (f" ({clean(because)})" if because else ""))
     lines += [f"  {rule}" for rule in RULES]
     return "\n".join(lines) + "\n"
 
