@@ -82,11 +82,12 @@ def make_repo(root: Path, fixtures: int, turns: int, sleep: float, adapter: str)
         (root / "fixtures" / f"bench-{i:04d}.yaml").write_text(FIXTURE.format(i=i))
 
 
-def timed(evalloop: str, root: Path, jobs: int, repeat: int) -> float:
+def timed(evalloop: str, root: Path, jobs: int, repeat: int, env: dict[str, str]) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        proc = subprocess.run([evalloop, "run", "--jobs", str(jobs)], cwd=root, capture_output=True, text=True)
+        proc = subprocess.run([evalloop, "run", "--jobs", str(jobs)], cwd=root, capture_output=True, text=True,
+                              env=env)
         times.append(time.perf_counter() - t0)
         if proc.returncode != 0:
             raise SystemExit(f"evalloop run --jobs {jobs} exited {proc.returncode}:\n{proc.stdout[-2000:]}"
@@ -102,15 +103,22 @@ def main() -> None:
     ap.add_argument("--jobs", default="1,4,16")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--adapter", choices=["fork", "process", "command"], default="fork")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE if set (every start compiles evalloop from source)")
     args = ap.parse_args()
+    env = dict(os.environ)
+    if not args.no_bytecode:
+        # as after `pip install`: compiled bytecode is cached (a sandbox may switch that off)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     evalloop = shutil.which("evalloop") or sys.exit("evalloop is not installed in this environment")
     jobs = [int(j) for j in args.jobs.split(",")]
     print(f"{args.fixtures} fixtures x {args.turns} turns x {args.sleep * 1000:.0f} ms, adapter {args.adapter}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, bytecode cache {'off' if 'PYTHONDONTWRITEBYTECODE' in env else 'on'}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         make_repo(root, args.fixtures, args.turns, args.sleep, args.adapter)
-        walls = {n: timed(evalloop, root, n, args.repeat) for n in jobs}
+        timed(evalloop, root, max(jobs), 1, env)  # warm-up: bytecode and file caches
+        walls = {n: timed(evalloop, root, n, args.repeat, env) for n in jobs}
     ref = min(walls)  # efficiency is relative to the fewest jobs measured (normally 1)
     print(f"{'jobs':>5} {'wall s':>8} {'speed-up':>9} {'efficiency':>11} {'ideal s':>8}")
     for n, t in sorted(walls.items()):
