@@ -124,10 +124,6 @@ class GitHubClient:
     def repo_path(self, suffix: str) -> str:
         return f"/repos/{self.repository}{suffix}"
 
-    def authenticated_login(self) -> str:
-        user = self.request("GET", "/user").json()
-        return str(user["login"])
-
     def get_pull(self, number: int) -> dict[str, Any]:
         data: dict[str, Any] = self.request("GET", self.repo_path(f"/pulls/{number}")).json()
         return data

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -1129,9 +1129,6 @@ class Evaluator:
         if tool_schemas:
             _schema_violations(view, self._schemas.get(tool_schemas), out)
         return Verdict(self.fixture_id, not out, out, run.run_id)
-
-    def evaluate_many(self, runs: Iterable[Run]) -> list[Verdict]:
-        return [self.evaluate(r) for r in runs]
 
 
 _CACHE: dict[int, tuple[weakref.ref[Fixture], Evaluator]] = {}
