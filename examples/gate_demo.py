@@ -33,6 +33,17 @@ INCIDENT_FIXTURE = "fixtures/refund/refund-approval-bypass-trajectory.yaml"
 COPY = ["evalloop.yaml", "owners.yaml", "fixtures", "incidents", "examples/refund-support"]
 
 
+def copy_example(repo: Path) -> None:
+    """The worked example as a repository of its own: config, owners, fixtures, incidents, agent."""
+    for rel in COPY:
+        src, dst = PROJECT / rel, repo / rel
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+
+
 def sh(repo: Path, *args: str) -> str:
     return subprocess.run(args, cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
 
@@ -61,13 +72,7 @@ def main() -> int:
     repo = tmp / "repo"
     try:
         repo.mkdir()
-        for rel in COPY:
-            src, dst = PROJECT / rel, repo / rel
-            if src.is_dir():
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
+        copy_example(repo)
         sh(repo, "git", "init", "-q", "-b", "main")
         commit(repo, "the fixed refund agent and its fixtures")
         fixed_workflow = (repo / WORKFLOW).read_text()

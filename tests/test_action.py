@@ -8,6 +8,7 @@ API is tests/github_server.py, which holds every request to GitHub's API descrip
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import shutil
@@ -413,8 +414,12 @@ def test_shipped_workflows_check_out_full_history_and_pin_actions() -> None:
 
 # -- end to end on the worked example: a blocking change, then its fix ----------------------------
 
-EXAMPLE_FILES = ["evalloop.yaml", "owners.yaml", "fixtures", "incidents", "examples/refund-support"]
 EXAMPLE_WORKFLOW = "examples/refund-support/workflows/refund.yaml"
+# the README's demo knows what the worked example consists of; these tests copy it the same way
+_demo_spec = importlib.util.spec_from_file_location("gate_demo", PROJECT / "examples" / "gate_demo.py")
+assert _demo_spec is not None and _demo_spec.loader is not None
+gate_demo = importlib.util.module_from_spec(_demo_spec)
+_demo_spec.loader.exec_module(gate_demo)
 EXAMPLE_BYPASS = PROJECT / "examples" / "refund-support" / "revisions" / "bypass" / "workflows" / "refund.yaml"
 
 
@@ -422,13 +427,7 @@ def example_repo(path: Path) -> Repo:
     """The worked example in a git repository, and a pull request that reintroduces the
     approval bypass of INC-2026-04-18-001 (the seed's incident)."""
     path.mkdir()
-    for rel in EXAMPLE_FILES:
-        src, dst = PROJECT / rel, path / rel
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+    gate_demo.copy_example(path)
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-qm", "the refund agent and its fixtures")
