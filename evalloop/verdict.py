@@ -64,6 +64,26 @@ class FixtureResult(_Model):
     reproduction: Reproduction | None = None
 
 
+ProtectionKind = Literal["removed", "excluded", "downgraded", "narrowed", "quarantined", "unprotected"]
+
+
+class ProtectionChange(_Model):
+    """A pull request weakening what protected the base revision: listed first in every report,
+    and `block` unless an approval the base config accepts names it (docs/protection.md)."""
+
+    id: str = Field(description="The fixture's id on the base revision.")
+    kind: ProtectionKind = Field(
+        description="removed: deleted or moved away; excluded: no longer matched by `fixtures:`; "
+        "downgraded: severity below blocking; narrowed: `gates`/`scope` cover less; quarantined: newly "
+        "quarantined; unprotected: a safety/privacy/money/authorization mark removed.")
+    detail: str = Field(description="What changed, in one sentence.")
+    owner: str | None = Field(default=None, description="Who must approve it: the fixture's owner on base.")
+    base_path: str
+    head_path: str | None = None
+    approved: bool = False
+    approval: str | None = Field(default=None, description="Which approval accepted it, when one did.")
+
+
 class Counts(_Model):
     selected: int = 0
     passed: int = 0
@@ -88,6 +108,8 @@ class GateReport(_Model):
     results: list[FixtureResult] = Field(default_factory=list)
     counts: Counts = Field(default_factory=Counts)
     notes: list[str] = Field(default_factory=list, description="Fallbacks and warnings, said out loud.")
+    protection_changes: list[ProtectionChange] = Field(
+        default_factory=list, description="Weakened protections of the base revision; unapproved ones block.")
     shard: str | None = None
 
 
@@ -98,7 +120,9 @@ def gating_failure(r: FixtureResult) -> bool:
     return r.status == "flaky" and not r.quarantined
 
 
-def decide(results: list[FixtureResult]) -> Verdict:
+def decide(results: list[FixtureResult], protection: list[ProtectionChange] | None = None) -> Verdict:
+    if any(not p.approved for p in protection or []):
+        return "block"
     if any(r.severity == "blocking" and gating_failure(r) for r in results):
         return "block"
     if any(r.severity == "warning" and gating_failure(r) for r in results):
