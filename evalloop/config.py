@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalloop.errors import UsageError
 from evalloop.fixtures import Scope
 from evalloop.kinds import ChangeKind, Severity
+
+if TYPE_CHECKING:
+    from evalloop.parse import Document
 
 CONFIG_FILE = "evalloop.yaml"
 
@@ -71,6 +74,29 @@ class AgentConfig(_Strict):
         return self
 
 
+class ProtectionConfig(_Strict):
+    """How a pull request that weakens a blocking fixture gets approved (docs/protection.md).
+
+    Read from the *base* revision's evalloop.yaml: a pull request cannot accept its own
+    protection changes by editing this section."""
+
+    approvals_file: str = Field(
+        default="protection-changes.yaml",
+        description="File (relative to the evalloop root) where the approving owner records each protection "
+        "change; only entries the pull request adds count.",
+    )
+    require_codeowners: bool = Field(
+        default=True,
+        description="Accept the approvals file only when the base revision's CODEOWNERS assigns it an owner, "
+        "so that GitHub requires that owner's review for the pull request to merge.",
+    )
+    approval_labels: list[str] = Field(
+        default_factory=list,
+        description="Pull request labels that approve every protection change of the pull request "
+        "(`evalloop gate --label`, or EVALLOOP_PR_LABELS as the Action sets it). Empty: labels approve nothing.",
+    )
+
+
 class Config(_Strict):
     """The repository's evalloop configuration; every field has a conventional default."""
 
@@ -101,6 +127,7 @@ class Config(_Strict):
     redaction_allow: list[str] = Field(
         default_factory=list, description="Regexes of values the redaction scan accepts anywhere."
     )
+    protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
 
 
 def find_root(start: Path) -> Path:
@@ -124,7 +151,16 @@ def load_config(root: Path, path: Path | None = None) -> Config:
         if path is not None:
             raise UsageError("config file not found", path=str(path))
         return Config()
-    doc = parse.load_document(cfg_path, max_bytes=1_048_576)
+    return config_from_document(parse.load_document(cfg_path, max_bytes=MAX_CONFIG_BYTES))
+
+
+MAX_CONFIG_BYTES = 1_048_576
+
+
+def config_from_document(doc: Document) -> Config:
+    """A parsed evalloop.yaml (from the work tree or from a revision's objects), validated."""
+    from evalloop import parse
+
     data: Any = doc.data if doc.data is not None else {}
     try:
         return Config.model_validate(data)

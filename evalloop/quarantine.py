@@ -60,9 +60,17 @@ def incident_signals(root: Path, incidents_dir: str, max_bytes: int) -> dict[str
             data = parse.load_document(p, max_bytes=max_bytes).data
         except parse.LoadError:
             continue
-        if isinstance(data, dict) and isinstance(data.get("id"), str) and isinstance(data.get("signal"), str):
-            out[data["id"]] = data["signal"]
+        found = signal_of(data)
+        if found is not None:
+            out[found[0]] = found[1]
     return out
+
+
+def signal_of(data: object) -> tuple[str, str] | None:
+    """(incident id, signal type) of an incident record's data, if it has both."""
+    if isinstance(data, dict) and isinstance(data.get("id"), str) and isinstance(data.get("signal"), str):
+        return data["id"], data["signal"]
+    return None
 
 
 def guarded(risk: list[str], incident_id: str | None, signals: dict[str, str]) -> list[str]:

@@ -9,7 +9,6 @@ reasons; `explain` says why a fixture was not selected.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 from dataclasses import dataclass, field
@@ -102,7 +101,7 @@ class Entry:
         return self.head.id if self.head else self.path
 
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 def load_heads(root: Path, config: Config) -> list[Entry]:
@@ -120,12 +119,15 @@ def load_heads(root: Path, config: Config) -> list[Entry]:
     return entries
 
 
-def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir: Path | None) -> list[Entry]:
+def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir: Path | None,
+                  notes: list[str] | None = None) -> list[Entry]:
     """Every fixture's identity at `commit`, read from git's objects, not the work tree.
 
-    Identities are cached by blob id in `cache_dir` (the gate uses `.git/evalloop`, never the
-    work tree), so a run parses only fixtures it has not seen: listing the tree is the cost.
+    Identities are cached by blob id in `cache_dir` (the gate uses `.git/evalloop`), so a
+    run parses only fixtures it has not seen: listing the tree is the cost. The cache is
+    signed (evalloop.cache): one that was edited or is malformed is ignored with a note.
     """
+    from evalloop import cache as signed
     from evalloop.changes import ls_tree, read_blobs
     from evalloop.globs import glob_bases, glob_to_regex
 
@@ -134,27 +136,36 @@ def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir
     files = [(path[len(prefix):], sha) for path, sha in listed if path.startswith(prefix)]
     files = [(rel, sha) for rel, sha in files if any(rx.match(rel) for rx in regexes)]
     cache_file = cache_dir / f"fixture-heads-v{CACHE_VERSION}.json" if cache_dir else None
-    cache: dict[str, Any] = {}
-    if cache_file is not None and cache_file.is_file():
-        with contextlib.suppress(orjson.JSONDecodeError, OSError):
-            cache = orjson.loads(cache_file.read_bytes())
-    missing = [sha for rel, sha in files if sha + rel not in cache]
+    cache = signed.load(cache_file, notes if notes is not None else []) if cache_file is not None else {}
+    heads: dict[str, Head | str] = {}
+    for rel, sha in files:
+        hit = _from_cache(cache.get(sha + rel))
+        if hit is not None:
+            heads[sha + rel] = hit
+    missing = [sha for rel, sha in files if sha + rel not in heads]
     blobs = read_blobs(repo, missing) if missing else {}
-    used: dict[str, Any] = {}
     entries = []
     for rel, sha in files:
-        key = sha + rel
-        hit = cache.get(key)
-        if hit is None:
-            parsed = _head_from_bytes(blobs.get(sha, b""), rel, config.max_fixture_bytes)
-            # the cache keeps what the file says; config defaults are applied on every load
-            hit = dataclasses.asdict(parsed) if isinstance(parsed, Head) else parsed
-        used[key] = hit
-        entries.append(_entry(rel, Head.from_dict(hit) if isinstance(hit, dict) else hit, config))
-    if cache_file is not None and (missing or len(used) != len(cache)):
-        with contextlib.suppress(OSError):
-            parse.atomic_write(cache_file, orjson.dumps(used).decode())
+        head = heads.get(sha + rel)
+        if head is None:
+            head = heads[sha + rel] = _head_from_bytes(blobs.get(sha, b""), rel, config.max_fixture_bytes)
+        entries.append(_entry(rel, head, config))
+    if cache_file is not None and (missing or len(heads) != len(cache)):
+        # the cache keeps what the file says; config defaults are applied on every load
+        signed.store(cache_file, {k: dataclasses.asdict(h) if isinstance(h, Head) else h for k, h in heads.items()})
     return entries
+
+
+def _from_cache(value: Any) -> Head | str | None:
+    """A cached identity, or None (parse the blob again) for anything that is not one."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        return None
+    try:  # the signature says we wrote it; this only guards against another version's layout
+        return Head.from_dict(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _entry(rel: str, head: Head | str, config: Config) -> Entry:

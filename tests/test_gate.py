@@ -63,6 +63,7 @@ def flaky_repo(chdir: Path) -> tuple[git.Repo, str]:
         "fixtures/flaky.yaml": FIXTURE.format(id="flaky", runs=2, extra=""),
         "fixtures/money.yaml": FIXTURE.format(id="money", runs=2, extra="risk: [money_movement]\n"),
         "prompts/p.md": "v1\n", ".gitignore": "agent/count-*.txt\n",
+        ".github/CODEOWNERS": "* @acme/devs\n/protection-changes.yaml @acme/t\n",
     })
     base = commit_all(repo, "base")
     repo.git.checkout("-b", "change")
@@ -75,18 +76,33 @@ def results(report: dict[str, object]) -> dict[str, dict[str, object]]:
     return {r["id"]: r for r in report["results"]}  # type: ignore[attr-defined]
 
 
+QUARANTINE_ENTRY = ("  - {{id: {id}, owner: t, reason: mock race, issue: 'https://github.com/a/b/issues/1', "
+                    "expires_at: 2026-12-31}}\n")
+
+
 def test_flaky_blocking_fixture_blocks_unless_quarantined(flaky_repo: tuple[git.Repo, str], chdir: Path) -> None:
-    _, base = flaky_repo
+    repo, base = flaky_repo
     out = invoke("gate", "--base", base, "--format", "json", "--today", "2026-06-01")
     assert out.exit_code == 1
     report = json.loads(out.output)
     assert {k: (v["status"], v["runs"], v["passes"]) for k, v in results(report).items()} == {
         "flaky": ("flaky", 2, 1), "money": ("flaky", 2, 1)}
-    entry = ("  - {{id: {id}, owner: t, reason: mock race, issue: 'https://github.com/a/b/issues/1', "
-             "expires_at: 2026-12-31}}\n")
-    write_files(chdir, {"quarantine.yaml": "quarantine:\n" + entry.format(id="flaky") + entry.format(id="money")})
+    # a quarantine the pull request adds for a blocking fixture is a protection change: it needs approval
+    write_files(chdir, {"quarantine.yaml": "quarantine:\n" + QUARANTINE_ENTRY.format(id="flaky")
+                        + QUARANTINE_ENTRY.format(id="money")})
+    commit_all(repo, "quarantine both")
+    report = json.loads(invoke("gate", "--base", base, "--format", "json", "--today", "2026-06-01").output)
+    assert {(c["id"], c["kind"], c["approved"]) for c in report["protection_changes"]} == {
+        ("flaky", "quarantined", False), ("money", "quarantined", False)}
+    assert results(report)["flaky"]["quarantined"] is False and report["verdict"] == "block"
+    # the owner approves it in protection-changes.yaml, which base's CODEOWNERS assigns an owner
+    write_files(chdir, {"protection-changes.yaml": "approvals:\n"
+                        "  - {fixture: flaky, change: quarantined, approved_by: t, reason: mock race (issue 1)}\n"
+                        "  - {fixture: money, approved_by: t, reason: same race}\n"})
+    commit_all(repo, "approve")
     out = invoke("gate", "--base", base, "--format", "json", "--today", "2026-06-01")
     report = json.loads(out.output)
+    assert all(c["approved"] for c in report["protection_changes"]), report["notes"]
     assert results(report)["flaky"]["quarantined"] is True
     assert results(report)["money"]["quarantined"] is False
     assert any("money is flaky; its quarantine entry is ignored because it guards money_movement" in n
@@ -94,7 +110,11 @@ def test_flaky_blocking_fixture_blocks_unless_quarantined(flaky_repo: tuple[git.
     assert out.exit_code == 1 and report["verdict"] == "block"
     # once quarantine has expired, flaky blocks again
     (chdir / "fixtures/money.yaml").unlink()
-    commit_all(flaky_repo[0], "drop money fixture")
+    commit_all(repo, "drop money fixture")
+    write_files(chdir, {"protection-changes.yaml": "approvals:\n"
+                        "  - {fixture: flaky, change: quarantined, approved_by: t, reason: mock race (issue 1)}\n"
+                        "  - {fixture: money, approved_by: t, reason: the money flow moved to payments}\n"})
+    commit_all(repo, "approve the removal")
     assert invoke("gate", "--base", base, "--today", "2026-06-01").exit_code == 0
     assert invoke("gate", "--base", base, "--today", "2027-01-01").exit_code == 1
 

@@ -10,15 +10,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import git
 
-from evalloop import changes, quarantine, selection
+from evalloop import changes, protection, quarantine, revision, selection
 from evalloop.config import Config, find_root, load_config
-from evalloop.errors import UsageError
+from evalloop.errors import EvalloopError, UsageError
 from evalloop.parse import atomic_write
 from evalloop.report import RENDERERS
-from evalloop.verdict import FixtureResult, GateReport, Reproduction, Selected, count, decide
+from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:
@@ -58,36 +59,95 @@ def checkout(repo: git.Repo, sha: str, prefix: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int) -> list[FixtureResult]:
-    """Run fixtures (paths relative to `root`) through the agent harness; no agent is an error each."""
+def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int,
+                 loaded: dict[str, Any] | None = None) -> list[FixtureResult]:
+    """Run fixtures through the agent harness; no agent is an error each.
+
+    `loaded` (id -> a LoadedFixture or why it could not be loaded) gives the fixtures as
+    the revision's objects have them; without it the files under `root` are read."""
     if not selected:
         return []
     from evalloop import harness
 
-    return harness.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
+    items: list[Any] = []
+    errors: list[FixtureResult] = []
+    for s in selected:
+        got = loaded.get(s.id) if loaded is not None else s.path
+        if isinstance(got, str) and loaded is not None:
+            errors.append(FixtureResult(id=s.id, severity=s.severity, status="error", path=s.path,
+                                        error=f"fixture unreadable: {got}"))
+        elif got is not None:
+            items.append(got)
+    return errors + harness.run_fixtures(root, config, items, jobs=jobs)
 
 
-def _apply_quarantine(results: list[FixtureResult], entries: list[selection.Entry], root: Path, config: Config,
-                      today: dt.date) -> list[str]:
-    """Flaky results with an owned, unexpired quarantine entry stop gating; protected ones never do."""
-    listed = quarantine.load(root)
-    if not listed:
+def _apply_quarantine(results: list[FixtureResult], head: revision.Revision, base: revision.Revision | None,
+                      today: dt.date, unapproved: set[str]) -> list[str]:
+    """Flaky results with an owned, unexpired quarantine entry stop gating; protected ones never do,
+    and a fixture protected on base stays protected whatever head says about it."""
+    if not head.quarantine:
         return []
-    heads = {e.id: e.head for e in entries}
-    signals = quarantine.incident_signals(root, config.incidents_dir, config.max_fixture_bytes)
+    heads = head.by_id()
+    bases = base.by_id() if base else {}
     notes = []
     for i, r in enumerate(results):
-        q = quarantine.active(listed, r.id, today) if r.status == "flaky" else None
+        q = quarantine.active(head.quarantine, r.id, today) if r.status == "flaky" else None
         if q is None:
             continue
-        head = heads.get(r.id)
-        why = quarantine.guarded(head.risk, head.incident_id, signals) if head else []
+        why: list[str] = []
+        for rev, entries in ((head, heads), (base, bases)):
+            e = entries.get(r.id)
+            if rev is not None and e is not None and e.head is not None:
+                why += [w for w in quarantine.guarded(e.head.risk, e.head.incident_id, rev.signals) if w not in why]
         if why:
             notes.append(f"{r.id} is flaky; its quarantine entry is ignored because it guards {', '.join(why)}")
+            continue
+        if r.id in unapproved:
+            notes.append(f"{r.id} is flaky; its quarantine entry is new in this change and not approved")
             continue
         results[i] = r.model_copy(update={"quarantined": True})
         notes.append(f"{r.id} is flaky and quarantined until {q.expires_at} (owner {q.owner}, {q.issue})")
     return notes
+
+
+def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel: selection.Selection,
+             labels: list[str], today: dt.date, cache_dir: Path
+             ) -> tuple[list[ProtectionChange], revision.Revision | None, dict[str, Any], list[str]]:
+    """Protection changes against the merge-base, and the base versions of the unapproved ones,
+    which replace head's in the selection (they run against head's agent)."""
+    if cs.merge_base is None:
+        return [], None, {}, ["no merge-base: protection changes (fixtures removed, downgraded, narrowed or "
+                              "quarantined) cannot be checked; every fixture of head runs"]
+    notes: list[str] = []
+    try:
+        base_config = revision.config_at(repo, cs.merge_base, head.prefix)
+    except EvalloopError as exc:
+        notes.append(f"the base revision's evalloop.yaml is unusable ({exc}); its fixtures are read with "
+                     "head's config")
+        base_config = head.config
+    base = revision.load(repo, cs.merge_base, head.prefix, base_config, cache_dir)
+    notes += base.notes
+    found = protection.detect(base, head, cs, today)
+    found_changes, approval_notes = protection.approve(found, repo, base, head, labels)
+    notes += approval_notes
+    pending = {c.id: c for c in found_changes if not c.approved}
+    by_id = {f.change.id: f.base_entry for f in found}
+    replaced = {e.id: e for e in (by_id[i] for i in pending)}
+    sel.selected = [s for s in sel.selected if s.id not in replaced]
+    loaded = revision.load_fixtures(repo, cs.merge_base, head.prefix, base.config, [e.path for e in replaced.values()])
+    base_versions: dict[str, Any] = {}
+    for e in replaced.values():
+        kinds = sorted({c.kind for c in found_changes if c.id == e.id})
+        sel.selected.append(Selected(id=e.id, severity="blocking", path=e.path, reasons=[
+            f"protection change ({', '.join(kinds)}) without approval: the base revision's version "
+            f"({cs.merge_base[:12]}:{e.path}) runs against head's agent"]))
+        lf = loaded[e.path]
+        if not isinstance(lf, str):
+            fx = lf.fixture
+            lf = type(lf)(e.path, fx.model_copy(update={
+                "severity": "blocking", "owner": fx.owner or base.config.defaults.owner}))
+        base_versions[e.id] = lf
+    return found_changes, base, base_versions, notes
 
 
 def _reproduce(repo: git.Repo, cs: changes.ChangeSet, prefix: str, head_root: Path, config: Config,
@@ -131,8 +191,9 @@ def _reproduce(repo: git.Repo, cs: changes.ChangeSet, prefix: str, head_root: Pa
 
 def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Path | None,
          json_path: Path | None, jobs: int, shard_spec: str | None, explain_id: str | None,
-         select_only: bool, today: dt.date | None) -> int:
+         select_only: bool, today: dt.date | None, labels: list[str] | None = None) -> int:
     shard = parse_shard(shard_spec)
+    today = today or dt.date.today()
     root = find_root(config_path.parent if config_path else Path.cwd())
     repo = changes.open_repo(root)
     top = Path(repo.working_tree_dir or root).resolve()
@@ -141,17 +202,22 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     config = load_config(root, config_path)
     classifier = changes.Classifier(config, extra_harness=harness_globs(config))
     cs = changes.diff(repo, base, head, classifier, prefix)
+    cache_dir = Path(repo.common_dir) / "evalloop"
     with contextlib.ExitStack() as stack:
         at_head = not repo.bare and repo.head.is_valid() and repo.head.commit.hexsha == cs.head
         head_root = root if at_head else stack.enter_context(checkout(repo, cs.head, prefix))
         head_config = config if at_head else load_config(head_root, None)
-        entries = selection.load_heads_at(repo, cs.head, prefix, head_config, Path(repo.common_dir) / "evalloop")
-        sel = selection.select(cs, entries, head_config, head_root)
+        # everything that decides selection and excuses is read from the commits' objects before
+        # the agent runs: what the agent writes in the work tree cannot change it
+        head_rev = revision.load(repo, cs.head, prefix, head_config, cache_dir)
+        sel = selection.select(cs, head_rev.entries, head_config, head_root)
+        found, base_rev, base_versions, protect_notes = _protect(repo, cs, head_rev, sel, labels or [], today,
+                                                                 cache_dir)
         if explain_id is not None:
             print(selection.explain(sel, explain_id))
             return 0
         to_run = selection.shard(sel.selected, *shard) if shard else sel.selected
-        notes = list(sel.notes)
+        notes = [*head_rev.notes, *sel.notes, *protect_notes]
         results: list[FixtureResult] = []
         for e in sel.broken:
             # a fixture that cannot be read cannot be selected with confidence: fail closed
@@ -160,8 +226,12 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
         if select_only:
             notes.append("selection only (--select-only): nothing was run, no verdict")
         else:
-            results += run_selected(head_root, head_config, to_run, jobs)
-            notes += _apply_quarantine(results, entries, head_root, head_config, today or dt.date.today())
+            head_paths = [s.path for s in to_run if s.id not in base_versions]
+            by_path = revision.load_fixtures(repo, cs.head, prefix, head_config, head_paths)
+            loaded = {s.id: base_versions.get(s.id, by_path.get(s.path)) for s in to_run}
+            results += run_selected(head_root, head_config, to_run, jobs, loaded)
+            notes += _apply_quarantine(results, head_rev, base_rev, today,
+                                       {c.id for c in found if not c.approved})
             notes += _reproduce(repo, cs, prefix, head_root, head_config, results, sel, jobs)
     ran = {r.id for r in results}
     if not select_only:
@@ -172,10 +242,11 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     order = {s.id: i for i, s in enumerate(sel.selected)}
     results.sort(key=lambda r: (order.get(r.id, -1), r.id))
     report = GateReport(
-        verdict=decide(results) if not select_only else "pass",
+        verdict=decide(results, found) if not select_only else ("block" if any(not c.approved for c in found)
+                                                                else "pass"),
         base=cs.base, head=cs.head, merge_base=cs.merge_base, changed=cs.changed,
         behaviours=sel.behaviours, selected=sel.selected, results=results,
-        counts=count(results, len(to_run)), notes=notes,
+        counts=count(results, len(to_run)), notes=notes, protection_changes=found,
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
     )
     emit(report, fmt, output, json_path)
