@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -107,12 +108,19 @@ _FORMATS = click.Choice(["text", "json", "markdown", "junit"])
               help="Say why fixture ID is or is not selected, and stop.")
 @click.option("--select-only", is_flag=True, help="Report the selection without running anything.")
 @click.option("--today", type=_DATE, default=None, help="Date for quarantine expiry (YYYY-MM-DD).")
+@click.option("--label", "labels", multiple=True, metavar="NAME",
+              help="A label of the pull request (repeatable; also EVALLOOP_PR_LABELS, one per line). A label "
+              "listed in the base config's protection.approval_labels approves its protection changes.")
 def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
          jobs: int, shard_spec: str | None, explain_id: str | None, select_only: bool,
-         today: dt.datetime | None) -> None:
+         today: dt.datetime | None, labels: tuple[str, ...]) -> None:
     """The release gate: diff BASE...HEAD (from their merge-base, as a pull request does), classify
     each changed artifact, select the fixtures that protect the behaviours it can affect, run them
     through the agent harness and decide.
+
+    A fixture that blocks on the merge-base and that the change deletes, moves out of the fixture globs,
+    downgrades, narrows or quarantines is a protection change: it blocks until its owner approves it
+    (docs/protection.md), and its base version runs against head's agent.
 
     Verdict: block if a blocking fixture fails, errors, is flaky (unless quarantined) or has no run;
     warn if a warning fixture fails; pass otherwise. Exit 0 pass/warn, 1 block, 2 usage."""
@@ -120,7 +128,12 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
 
     sys.exit(cmd.gate(base=base, head=head, config_path=config_path, fmt=fmt, output=output,
                       json_path=json_path, jobs=jobs, shard_spec=shard_spec, explain_id=explain_id,
-                      select_only=select_only, today=today.date() if today else None))
+                      select_only=select_only, today=today.date() if today else None,
+                      labels=[*labels, *_env_lines("EVALLOOP_PR_LABELS")]))
+
+
+def _env_lines(name: str) -> list[str]:
+    return [line.strip() for line in os.environ.get(name, "").splitlines() if line.strip()]
 
 
 @cli.command()
