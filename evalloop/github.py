@@ -279,3 +279,21 @@ def next_link(header: str) -> str | None:
         if "next" in rels.split():
             return str(url)
     return None
+
+
+def pull_request_labels(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """The labels of the pull request an Actions job runs for, from its event payload.
+
+    The payload is GitHub's snapshot at the event: a workflow that lets a label approve
+    something must also run on `labeled` and `unlabeled` (docs/protection.md)."""
+    import json
+
+    if environ.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
+        return []
+    try:
+        with open(environ.get("GITHUB_EVENT_PATH", ""), "rb") as f:
+            event = json.loads(f.read(16 << 20))
+        labels = event["pull_request"]["labels"]
+        return [lab["name"] for lab in labels if isinstance(lab, dict) and isinstance(lab.get("name"), str)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
@@ -109,8 +108,9 @@ _FORMATS = click.Choice(["text", "json", "markdown", "junit"])
 @click.option("--select-only", is_flag=True, help="Report the selection without running anything.")
 @click.option("--today", type=_DATE, default=None, help="Date for quarantine expiry (YYYY-MM-DD).")
 @click.option("--label", "labels", multiple=True, metavar="NAME",
-              help="A label of the pull request (repeatable; also EVALLOOP_PR_LABELS, one per line). A label "
-              "listed in the base config's protection.approval_labels approves its protection changes.")
+              help="A label of the pull request (repeatable). Also read: EVALLOOP_PR_LABELS (one per line) and, in "
+              "GitHub Actions, the pull_request event's labels. A label listed in the base config's "
+              "protection.approval_labels approves the protection changes.")
 def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
          jobs: int, shard_spec: str | None, explain_id: str | None, select_only: bool,
          today: dt.datetime | None, labels: tuple[str, ...]) -> None:
@@ -129,11 +129,7 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
     sys.exit(cmd.gate(base=base, head=head, config_path=config_path, fmt=fmt, output=output,
                       json_path=json_path, jobs=jobs, shard_spec=shard_spec, explain_id=explain_id,
                       select_only=select_only, today=today.date() if today else None,
-                      labels=[*labels, *_env_lines("EVALLOOP_PR_LABELS")]))
-
-
-def _env_lines(name: str) -> list[str]:
-    return [line.strip() for line in os.environ.get(name, "").splitlines() if line.strip()]
+                      labels=list(labels)))
 
 
 @cli.command()

@@ -26,6 +26,7 @@ assert _spec is not None and _spec.loader is not None
 gate_demo = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gate_demo)
 
+DATA = Path(__file__).parent / "data"
 CAUGHT_BY = ["fixtures/refund/incident-2026-04-18-refund-approval-bypass.json",
              "fixtures/refund/refund-approval-bypass-regression.json",
              "fixtures/refund/refund-approval-bypass-trajectory.yaml",
@@ -138,8 +139,8 @@ def test_fixture_moved_out_of_the_globs_blocks(pr: git.Repo) -> None:
 
 def test_fixture_globs_narrowed_blocks(pr: git.Repo) -> None:
     cfg = root_of(pr) / "evalloop.yaml"
-    cfg.write_text(cfg.read_text().replace('fixtures: ["fixtures/**/*.yaml", "fixtures/**/*.yml", "fixtures/**/*.json"]',
-                                           'fixtures: ["fixtures/shipping/**/*.yaml"]'))
+    globs = 'fixtures: ["fixtures/**/*.yaml", "fixtures/**/*.yml", "fixtures/**/*.json"]'
+    cfg.write_text(cfg.read_text().replace(globs, 'fixtures: ["fixtures/shipping/**/*.yaml"]'))
     commit_all(pr, "bypass + narrower fixture globs")
     code, report = gate(pr)
     assert code == 1
@@ -248,6 +249,12 @@ def test_a_label_the_base_config_lists_approves(main_repo: Path, tmp_path: Path)
     assert code == 0
     code, report = gate(repo, "--base", "origin/newmain", "--label", "something-else")
     assert code == 1
+    # in Actions, the pull_request event's labels (GitHub's real `labeled` payload labels it "bug")
+    event = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(DATA / "github/labeled.payload.json")}
+    assert gate(repo, "--base", "origin/newmain", env=event)[0] == 1
+    repo = _retire_on(main_repo, tmp_path / "bug", "protection: {approval_labels: [bug]}\n", "")
+    code, report = gate(repo, "--base", "origin/newmain", env=event)
+    assert code == 0 and report["protection_changes"][0]["approval"] == "label 'bug'"
 
 
 SAFETY = """id: safety-refusal

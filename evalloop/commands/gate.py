@@ -59,6 +59,14 @@ def checkout(repo: git.Repo, sha: str, prefix: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def pr_labels() -> list[str]:
+    """Labels the environment gives: EVALLOOP_PR_LABELS (one per line), then the Actions event's."""
+    from evalloop.github import pull_request_labels
+
+    given = [line.strip() for line in os.environ.get("EVALLOOP_PR_LABELS", "").splitlines() if line.strip()]
+    return given + pull_request_labels(os.environ)
+
+
 def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int,
                  loaded: dict[str, Any] | None = None) -> list[FixtureResult]:
     """Run fixtures through the agent harness; no agent is an error each.
@@ -194,6 +202,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
          select_only: bool, today: dt.date | None, labels: list[str] | None = None) -> int:
     shard = parse_shard(shard_spec)
     today = today or dt.date.today()
+    labels = [*(labels or []), *pr_labels()]
     root = find_root(config_path.parent if config_path else Path.cwd())
     repo = changes.open_repo(root)
     top = Path(repo.working_tree_dir or root).resolve()
