@@ -10,7 +10,10 @@ and examples/refund-support/) into a fresh git repository and opens three
    -> BLOCK, with the violations that show it;
 2. the fix, on a main that still has the bypass, adding the incident's fixture
    -> PASS, and the new fixture is shown to fail on base (it reproduces);
-3. an unrelated change to the shipping workflow -> only the shipping fixture runs.
+3. an unrelated change to the shipping workflow -> only the shipping fixture runs;
+4. the bypass again, this time with the fixtures that catch it deleted and the
+   rest downgraded to exploratory -> BLOCK: protection changes need their owner's
+   approval, and the base versions of the fixtures still run and fail.
 
 Exit 0 when all three gates decide as described, 1 otherwise.
 """
@@ -104,6 +107,17 @@ def main() -> int:
         shipping.write_text(shipping.read_text().replace("max_attempts: 2", "max_attempts: 3"))
         commit(repo, "shipping: one more retry for carrier lookups")
         r3 = gate(repo, "PR 3: an unrelated change to the shipping workflow", args.format)
+
+        # 4. the bypass, with the evidence against it removed
+        sh(repo, "git", "checkout", "-q", "pr-2-fix")
+        sh(repo, "git", "checkout", "-q", "-b", "pr-4-bypass-and-hide-it")
+        shutil.copy2(BYPASS, repo / WORKFLOW)
+        sh(repo, "git", "rm", "-q", INCIDENT_FIXTURE, "fixtures/refund/refund-approval-bypass-regression.json")
+        for rel in ("fixtures/refund/refund-read-order-timeout-retry.yaml",):
+            text = (repo / rel).read_text()
+            (repo / rel).write_text(text.replace("severity: blocking", "severity: exploratory"))
+        commit(repo, "workflow: draft first; drop the fixtures that complain")
+        r4 = gate(repo, "PR 4: the bypass again, deleting and downgrading the fixtures that catch it", args.format)
     finally:
         if args.keep:
             print(f"\ndemo repository kept at {repo}")
@@ -119,6 +133,8 @@ def main() -> int:
         ("PR 2 passes", r2["verdict"] == "pass" and r2["exit"] == 0),
         ("PR 2's incident fixture fails on base and passes on head", any(p["reproduces"] for p in repro)),
         ("PR 3 selects only the shipping fixture", ids(r3) == ["shipping-status-lookup"]),
+        ("PR 4 is blocked by its protection changes", r4["verdict"] == "block" and r4["exit"] == 1
+         and len(r4["protection_changes"]) == 3),  # type: ignore[arg-type]
     ]
     print(f"\n{'=' * 78}\nsummary")
     for name, ok in checks:

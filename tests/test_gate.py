@@ -52,7 +52,7 @@ def test_readme_demo_blocks_the_bypass_passes_the_fix_and_scopes_unrelated_chang
     out = proc.stdout
     assert "evalloop gate: BLOCK" in out and "came before the first approval:required" in out
     assert "it reproduces INC-2026-04-18-001" in out
-    assert out.count("  ok   ") == 4
+    assert out.count("  ok   ") == 5
 
 
 @pytest.fixture
