@@ -18,6 +18,7 @@ from evalloop.config import Config
 from evalloop.fixtures import Fixture
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile
+from evalloop.protection import ApprovalsFile
 from evalloop.quarantine import QuarantineFile
 from evalloop.runs import Run
 
@@ -28,6 +29,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "owners": OwnersFile,
     "incident": Incident,
     "quarantine": QuarantineFile,
+    "protection-changes": ApprovalsFile,
     "run": Run,
 }
 
