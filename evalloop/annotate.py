@@ -1,10 +1,14 @@
-"""Which failing fixtures become annotations on the pull request.
+"""Which protection changes and failing fixtures become annotations on the pull request.
 
 GitHub shows at most 10 error and 10 warning annotations per step (and drops the rest
-without a word), so the gate picks: blocking failures are errors, most important
+without a word), so the gate picks: unapproved protection changes are errors and come
+first (they block whatever the fixtures do), then blocking failures, most important
 first; warning failures, quarantined flaky blocking fixtures and incident fixtures
 that do not reproduce are warnings; exploratory failures are notices. When a level
 overflows, its last slot names the ones left out, so the count is never silently wrong.
+
+Every message, title and path is fixture, trace or config text: ghactions.Annotation
+cleans it (report.clean) so no escape sequence or control character reaches the log.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalloop.ghactions import Annotation, AnnotationLevel
-from evalloop.verdict import FixtureResult, GateReport, gating_failure
+from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, gating_failure
 
 PER_LEVEL = 10  # GitHub's per-step cap for each of error, warning and notice
 MESSAGE_FAILURES = 8  # violations spelled out in one annotation; the summary has them all
@@ -23,10 +27,19 @@ _LEVELS: dict[str, AnnotationLevel] = {"blocking": "error", "warning": "warning"
 
 @dataclass(frozen=True)
 class Candidate:
-    result: FixtureResult
+    """A fixture result to annotate, or (with `result` None) an unapproved protection change."""
+
+    result: FixtureResult | None
     level: AnnotationLevel
     rank: tuple[int, int, str]
     why: str
+    protection: ProtectionChange | None = None
+
+    @property
+    def id(self) -> str:
+        if self.protection is not None:
+            return self.protection.id
+        return self.result.id if self.result is not None else ""
 
 
 def _status_rank(r: FixtureResult) -> int:
@@ -38,7 +51,9 @@ def _status_rank(r: FixtureResult) -> int:
 
 
 def candidates(report: GateReport) -> list[Candidate]:
-    out: list[Candidate] = []
+    # Rank -1: an unapproved protection change blocks on its own, before any fixture result.
+    out: list[Candidate] = [Candidate(None, "error", (-1, 0, p.id), f"protection change ({p.kind}) needs approval", p)
+                            for p in report.protection_changes if not p.approved]
     for r in report.results:
         rank = (_status_rank(r), -len(r.failures), r.id)
         if gating_failure(r):
@@ -48,7 +63,7 @@ def candidates(report: GateReport) -> list[Candidate]:
                                  "flaky (quarantined: does not gate)"))
         elif r.reproduction is not None and not r.reproduction.reproduces:
             out.append(Candidate(r, "warning", (6, 0, r.id), "does not reproduce its incident on the base revision"))
-    return sorted(out, key=lambda c: (c.rank, c.result.id))
+    return sorted(out, key=lambda c: (c.rank, c.id))
 
 
 def _status_text(r: FixtureResult) -> str:
@@ -60,8 +75,20 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _protection_message(p: ProtectionChange) -> str:
+    who = f"the fixture's owner on base, {p.owner}," if p.owner else "the fixture's owner (none set on base)"
+    moved = f" (now {p.head_path})" if p.head_path and p.head_path != p.base_path else ""
+    return (f"{p.kind}: {_one_line(p.detail)}\n"
+            f"Blocking fixture {p.id} of the base revision ({p.base_path}{moved}). The gate blocks until {who} "
+            "approves this change (docs/protection.md); meanwhile its base version runs against this head.")
+
+
 def message(c: Candidate) -> str:
+    if c.protection is not None:
+        return _protection_message(c.protection)
     r = c.result
+    if r is None:
+        return c.why
     lines = [f"{r.severity} fixture {c.why}"]
     if r.reason:
         lines[0] += f": {_one_line(r.reason, 200)}"
@@ -106,9 +133,14 @@ def relative_path(path: str, root: Path) -> str:
 
 
 def to_annotation(c: Candidate, root: Path) -> Annotation:
+    title = _one_line(f"evalloop: {c.id} {c.why}", 200)
+    if c.protection is not None:
+        # On the file where the fixture is now, else where it was on base (a deleted file:
+        # GitHub lists the annotation in the check's summary).
+        rel = relative_path(c.protection.head_path or c.protection.base_path, root)
+        return Annotation(c.level, message(c), title, file=rel, line=fixture_line(root / rel, c.protection.id))
     r = c.result
-    title = _one_line(f"evalloop: {r.id} {c.why}", 200)
-    if not r.path:
+    if r is None or not r.path:
         return Annotation(c.level, message(c), title)
     rel = relative_path(r.path, root)
     return Annotation(c.level, message(c), title, file=rel, line=fixture_line(root / rel, r.id))
@@ -124,7 +156,7 @@ def choose(report: GateReport, root: Path, per_level: int = PER_LEVEL) -> list[A
             continue
         shown, rest = group[: per_level - 1], group[per_level - 1:]
         chosen.extend(to_annotation(c, root) for c in shown)
-        names = ", ".join(c.result.id for c in rest[:20]) + (", …" if len(rest) > 20 else "")
+        names = ", ".join(c.id for c in rest[:20]) + (", …" if len(rest) > 20 else "")
         chosen.append(Annotation(level, f"Not annotated (GitHub shows {per_level} per level): {names}. "
                                         "Every result is in the job summary.",
                                  f"evalloop: {len(rest)} more {level}s"))

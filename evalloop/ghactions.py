@@ -3,7 +3,10 @@
 Everything here is about text a runner parses: a message that reaches a workflow
 command unescaped can end the command early or start another one, so every value
 goes through GitHub's own escaping, and untrusted text printed to the log is fenced
-with `::stop-commands::` under a token nobody can guess.
+with `::stop-commands::` under a token nobody can guess. Before that escaping, every
+message and property is cleaned (report.clean): escape sequences and control characters
+from fixtures, traces or an API's answer would otherwise reach the log and the
+annotations as they are.
 """
 
 from __future__ import annotations
@@ -18,25 +21,35 @@ from pathlib import Path
 from typing import Literal
 
 from evalloop.findings import escape_data, escape_property
+from evalloop.report import PROTECTION_HEADING, clean
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's job summary
 AnnotationLevel = Literal["error", "warning", "notice"]
 
 
 def command(name: str, message: str, props: Mapping[str, str | int | None] | None = None) -> str:
-    """One workflow command line, `::name k=v,k=v::message`, escaped as the toolkit does."""
-    parts = [f"{key}={escape_property(str(value))}" for key, value in (props or {}).items() if value is not None]
+    """One workflow command line, `::name k=v,k=v::message`, cleaned, then escaped as the toolkit does."""
+    parts = [f"{key}={escape_property(clean(value))}" for key, value in (props or {}).items() if value is not None]
     head = f"::{name} {','.join(parts)}" if parts else f"::{name}"
-    return f"{head}::{escape_data(message)}"
+    return f"{head}::{escape_data(clean(message, lines=True))}"
 
 
 @dataclass(frozen=True)
 class Annotation:
+    """One annotation, cleaned when made: the same text goes to a workflow command and to the
+    Checks API, and neither may carry escape sequences or control characters."""
+
     level: AnnotationLevel
     message: str
     title: str
     file: str | None = None
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", clean(self.message, lines=True))
+        object.__setattr__(self, "title", clean(self.title))
+        if self.file is not None:
+            object.__setattr__(self, "file", clean(self.file))
 
     def command(self) -> str:
         props: dict[str, str | int | None] = {"title": self.title}
@@ -141,17 +154,24 @@ def _title(line: str) -> str:
 
 
 def truncate_markdown(text: str, limit: int, *, where: str = "GitHub's size limit",
-                      full_report: str = "") -> str:
+                      full_report: str = "", keep: str | None = PROTECTION_HEADING) -> str:
     """`text` cut to at most `limit` UTF-8 bytes, at a section boundary when there is one,
-    ending with a note of what was cut and where the whole report is."""
+    ending with a note of what was cut and where the whole report is.
+
+    The section whose heading starts with `keep` (an evalloop report's protection changes)
+    is never dropped at a boundary: cuts come after it. Only when it does not fit by itself
+    is it cut, at a line, keeping as much of it as fits."""
     lines, total = _scan(text)
     if total <= limit:
         return text
-    boundaries = [i for i, ln in enumerate(lines)
-                  if i > 0 and ln.fence is None and ln.details == 0 and _HEADING.match(ln.text)]
+    headings = [i for i, ln in enumerate(lines)
+                if i > 0 and ln.fence is None and ln.details == 0 and _HEADING.match(ln.text)]
+    protected = [i for i in headings if keep and lines[i].text.startswith(keep)]
+    after = next((i for i in headings if protected and i > protected[-1]), None)
+    boundaries = headings if not protected else [i for i in headings if after is not None and i >= after]
 
     def note(cut_from: int, closer: str, cut_at: int | None = None) -> str:
-        cut_titles = [_title(lines[i].text) for i in boundaries if i >= cut_from]
+        cut_titles = [_title(lines[i].text) for i in headings if i >= cut_from]
         cut_bytes = total - (lines[cut_from].offset if cut_at is None else cut_at)
         names = ", ".join(f"“{t}”" for t in cut_titles[:10])
         if len(cut_titles) > 10:

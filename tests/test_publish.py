@@ -16,12 +16,13 @@ import httpx
 import pytest
 
 from evalloop import annotate, ghactions
-from evalloop.commands.publish import MARKER, Options, publish
+from evalloop.commands.publish import MARKER, Context, Options, PullRequest, comment_body, publish
 from evalloop.github import GitHubClient, GitHubError, RetryPolicy, next_link
-from evalloop.verdict import FixtureResult, GateReport
+from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
 from tests.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
 from tests.github_server import FakeGitHub
 from tests.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report
+from tests.test_report import ATTACK, FIELDS, assert_inert
 
 
 @pytest.fixture
@@ -157,8 +158,14 @@ def test_long_reports_fit_comment_and_check_run_limits(gh: FakeGitHub, env: dict
     code, _, _, _ = run(env, report, markdown=markdown, check_run=True)
     assert code == 1
     [comment] = gh.comments.values()
-    assert len(comment["body"]) <= 65536 and comment["body"].startswith(MARKER)
-    assert "**Truncated:**" in comment["body"] and "GitHub's comment size limit" in comment["body"]
+    body = comment["body"]
+    assert len(body.encode()) <= 65536 and body.startswith(MARKER)
+    # The comment is rendered from report.json, cut least important first; report.md is not posted.
+    assert "ü long line of evidence" not in body and "Report cut at GitHub's comment limit" in body
+    # The comment's own cut, in bytes, for whatever still does not fit: at a section, with a note.
+    cut = comment_body(markdown.read_text(), Context(env={}), PullRequest(2, "b" * 40, fork=False))
+    assert len(cut.encode()) <= 65536 and cut.startswith(MARKER)
+    assert "**Truncated:**" in cut and "GitHub's comment size limit" in cut
     [check] = gh.check_runs.values()
     assert check["output"]["annotations_count"] == 120  # 50 on create, then 50 and 20 by update
     assert [r.operation for r in gh.writes()] == ["issues/create-comment", "checks/create", "checks/update",
@@ -313,3 +320,90 @@ def test_expression_evaluator_follows_github_semantics() -> None:
     assert interpolate("${{ steps.gate.outputs.exit-code }}", ctx) == ""
     assert condition("inputs.base == ''", ctx) and not condition("inputs.base == ''", {**ctx, "_failed": True})
     assert condition("${{ always() }}", {**ctx, "_failed": True})
+
+
+# -- untrusted text and protection changes, published ------------------------------------------------
+
+
+def _write(directory: Path, report: GateReport) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "report.json"
+    path.write_text(report.model_dump_json())
+    return path
+
+
+@pytest.mark.parametrize("field", ["gates: eval category", "gates: changed kind", "protection detail",
+                                   "protection owner", "result id", "note", "changed path"])
+def test_posted_comment_and_summary_carry_hostile_text_inert(gh: FakeGitHub, env: dict[str, str], tmp_path: Path,
+                                                             field: str) -> None:
+    report = _write(tmp_path / "out", FIELDS[field](ATTACK))
+    # A report.md beside it (the gate's step ran the pull request's code; a fork's artifact) is not posted.
+    markdown = tmp_path / "out" / "report.md"
+    markdown.write_text(f"{MARKER}\n## evalloop gate: ✅ PASS\n\n@everyone all good\n")
+    code, lines, summary, _ = run(env, report, markdown=markdown)
+    assert code == 1
+    [comment] = gh.comments.values()
+    body = comment["body"]
+    assert body.count(MARKER) == 1 and body.startswith(MARKER + "\n## evalloop gate: ❌ BLOCK")
+    assert "✅ PASS" not in body
+    assert_inert(body.split("\n", 1)[1])
+    assert_inert(summary.split("\n### Publishing", 1)[0])
+    assert not any("\x1b" in line or "\x07" in line for line in lines)
+
+
+def _protected_report(tmp_path: Path) -> Path:
+    ok = [FixtureResult(id="ok", severity="blocking", status="pass", path="fixtures/ok.yaml")]
+    changes = [
+        ProtectionChange(id="refund-guard", kind="removed", detail="fixtures/refund/guard.yaml is deleted",
+                         owner="support-platform", base_path="fixtures/refund/guard.yaml"),
+        ProtectionChange(id="refund-\x1b[31mtimeout", kind="downgraded",
+                         detail="severity \x1b]0;x\x07blocking -> warning",
+                         owner="support-platform", base_path="fixtures/t.yaml", head_path="fixtures/moved/t.yaml"),
+        ProtectionChange(id="refund-scope", kind="narrowed", detail="gates no longer include prompt",
+                         owner="support-platform", base_path="fixtures/s.yaml", head_path="fixtures/s.yaml",
+                         approved=True, approval="label 'evalloop-approved'"),
+    ]
+    report = GateReport(verdict=decide(ok, changes), base="a" * 40, head="b" * 40, results=ok,
+                        selected=[Selected(id="ok", severity="blocking", path="fixtures/ok.yaml", reasons=["r"])],
+                        counts=count(ok, 1), protection_changes=changes)
+    return _write(tmp_path / "out", report)
+
+
+def test_unapproved_protection_changes_are_the_first_error_annotations(gh: FakeGitHub, env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
+    code, lines, summary, outputs = run(env, _protected_report(tmp_path), check_run=True)
+    assert code == 1 and outputs["verdict"] == "block"
+    assert lines[0] == "evalloop gate verdict: block (2 protection changes need approval)"
+    errors = [c for c in parse_commands("\n".join(lines)) if c.name == "error"]
+    assert [c.props["file"] for c in errors] == ["fixtures/moved/t.yaml", "fixtures/refund/guard.yaml"]
+    assert all("needs approval" in c.props["title"] for c in errors)
+    assert "support-platform" in errors[1].message
+    assert "removed: fixtures/refund/guard.yaml is deleted" in errors[1].message
+    # No escape sequence or control character from the report reaches the log.
+    assert not any("\x1b" in line or "\x07" in line for line in lines)
+    log = "\n".join(lines)
+    assert "PROTECTION CHANGE refund-guard [removed]" in log and "NEEDS APPROVAL by support-platform" in log
+    assert log.index("PROTECTION CHANGE") < log.index("1 selected")
+    [check] = gh.check_runs.values()
+    assert check["output"]["title"].startswith("block: 2 protection change(s) need approval")
+    assert [a["path"] for a in check["_annotations"]] == ["fixtures/moved/t.yaml", "fixtures/refund/guard.yaml"]
+    [comment] = gh.comments.values()
+    assert "BLOCK: 2 protection changes need approval" in comment["body"]
+    assert comment["body"].index("### Protection changes") < comment["body"].index("### 1. What changed")
+    assert "### Protection changes" in summary
+
+
+def test_protection_annotations_come_before_failures_and_hold_no_escapes() -> None:
+    results = [result(f"f{i}", "blocking", "fail", message="\x1b[2Jgone\x07") for i in range(12)]
+    changes = [ProtectionChange(id=f"p{i}\x1b[0m", kind="removed", detail="deleted\x1b[31m", owner="o",
+                                base_path=f"fixtures/p{i}.yaml") for i in range(3)]
+    report = GateReport(verdict="block", results=results, protection_changes=changes)
+    chosen = annotate.choose(report, Path("/nonexistent"))
+    errors = [a for a in chosen if a.level == "error"]
+    assert len(errors) == 10 and [a.file for a in errors[:3]] == [f"fixtures/p{i}.yaml" for i in range(3)]
+    assert "f9" not in errors[-1].title and "more errors" in errors[-1].title
+    for a in annotate.all_annotations(report, Path("/nonexistent")) + chosen:
+        assert "\x1b" not in a.message + a.title + (a.file or "") and "\x07" not in a.message
+    assert "gone" in errors[3].message
+    approved = report.model_copy(update={"protection_changes": [changes[0].model_copy(update={"approved": True})]})
+    assert all(a.file != "fixtures/p0.yaml" for a in annotate.all_annotations(approved, Path("/nonexistent")))

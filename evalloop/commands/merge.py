@@ -1,4 +1,8 @@
-"""`evalloop merge`: one report and verdict from the shards of a gate run (`--shard I/N`)."""
+"""`evalloop merge`: one report and verdict from the shards of a gate run (`--shard I/N`).
+
+Every shard compares the same merge-base and head, so each carries the same protection
+changes; the merged report keeps their union, and an unapproved one blocks the merged
+verdict as it blocked each shard's."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from pydantic import ValidationError
 
 from evalloop.commands.gate import emit
 from evalloop.errors import UsageError
-from evalloop.verdict import FixtureResult, GateReport, count, decide
+from evalloop.report import clean
+from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, count, decide
 
 
 def _load(path: Path) -> GateReport:
@@ -28,10 +33,12 @@ def merge_reports(reports: list[GateReport]) -> GateReport:
     notes: list[str] = []
     for r in reports[1:]:
         if (r.base, r.head) != (first.base, first.head):
-            raise UsageError(f"shards disagree on the revisions: {first.base}..{first.head} vs {r.base}..{r.head}")
+            # The revisions come from the shard files: cleaned before they reach the terminal.
+            raise UsageError(clean(f"shards disagree on the revisions: {first.base}..{first.head} vs "
+                                   f"{r.base}..{r.head}"))
     totals = {r.shard.split("/")[1] for r in reports if r.shard}
     if len(totals) > 1:
-        raise UsageError(f"shards of different splits: {sorted(totals)}")
+        raise UsageError(clean(f"shards of different splits: {sorted(totals)}"))
     seen = {int(r.shard.split("/")[0]) for r in reports if r.shard}
     if totals:
         n = int(next(iter(totals)))
@@ -49,10 +56,31 @@ def merge_reports(reports: list[GateReport]) -> GateReport:
                                           error="no shard reported a result for it")
     order = {s.id: i for i, s in enumerate(first.selected)}
     merged = sorted(results.values(), key=lambda x: (order.get(x.id, -1), x.id))
+    protection = _merge_protection(reports, notes)
     return first.model_copy(update={
-        "results": merged, "verdict": decide(merged), "counts": count(merged, len(first.selected)),
-        "notes": notes, "shard": None,
+        "results": merged, "verdict": decide(merged, protection), "counts": count(merged, len(first.selected)),
+        "notes": notes, "shard": None, "protection_changes": protection,
     })
+
+
+def _merge_protection(reports: list[GateReport], notes: list[str]) -> list[ProtectionChange]:
+    """The union of the shards' protection changes by (id, kind), in first-seen order. Shards
+    should agree; when they do not on an approval, the unapproved one wins (fail closed)."""
+    merged: dict[tuple[str, str], ProtectionChange] = {}
+    for r in reports:
+        for p in r.protection_changes:
+            key = (p.id, p.kind)
+            known = merged.get(key)
+            if known is None:
+                merged[key] = p
+            elif known.approved != p.approved:
+                note = (f"shards disagree on whether the {p.kind} protection change of {p.id} is approved: "
+                        "it is treated as not approved")
+                if note not in notes:
+                    notes.append(note)
+                if not p.approved:
+                    merged[key] = p
+    return list(merged.values())
 
 
 def merge(paths: list[Path], *, fmt: str, output: Path | None, json_path: Path | None) -> int:

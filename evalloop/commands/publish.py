@@ -4,6 +4,9 @@ Run by the Action after `evalloop gate`: the job summary, annotations on the fai
 fixtures, step outputs, one sticky pull request comment and, when asked, a check run.
 The verdict decides the exit status; a GitHub API that refuses or fails (a fork's
 read-only token, a rate limit, an outage) is reported and never changes the verdict.
+Protection changes come first everywhere: the log, the annotations, the check's title.
+Everything shown that is not our own words (the report's text, GitHub's answers, the
+event) goes through report.md (markdown) or report.clean (log, annotations).
 """
 
 from __future__ import annotations
@@ -22,10 +25,20 @@ from pydantic import ValidationError
 
 from evalloop import __version__, annotate, ghactions
 from evalloop.github import GitHubClient, GitHubError, RetryPolicy
-from evalloop.report import clean, render_markdown
+from evalloop.report import (
+    COMMENT_MARKER,
+    clean,
+    code,
+    code_block,
+    link,
+    md,
+    md_code,
+    render_markdown,
+    verdict_reason,
+)
 from evalloop.verdict import GateReport, gating_failure
 
-MARKER = "<!-- evalloop:gate -->"
+MARKER = COMMENT_MARKER
 DEFAULT_AUTHOR = "github-actions[bot]"  # who GITHUB_TOKEN comments as
 COMMENT_LIMIT = 65_536  # GitHub rejects longer issue comments (422)
 CHECK_TEXT_LIMIT = 65_535  # the Checks API's output.summary maxLength
@@ -168,17 +181,10 @@ def load_report(path: Path, gate_exit_code: int | None, gate_log: Path | None) -
     return report
 
 
-def code_block(text: str) -> str:
-    """A fenced block no backtick run inside `text` can close early."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
-
-
 def failure_markdown(failure: GateFailure) -> str:
     return ("## evalloop gate: ⛔ could not run\n\n"
             "The gate produced no verdict, so this pull request is blocked until it does.\n\n"
-            f"{code_block(clean(failure.message))}\n")
+            f"{code_block(failure.message)}\n")
 
 
 def failed_count(report: GateReport) -> int:
@@ -197,9 +203,9 @@ def exit_status(verdict: str, fail_on_warn: bool) -> int:
 
 
 def comment_body(markdown: str, ctx: Context, pr: PullRequest) -> str:
-    footer_bits = [f"evalloop {__version__}", f"commit {pr.head_sha[:12]}" if pr.head_sha else ""]
+    footer_bits = [f"evalloop {__version__}", f"commit {md(pr.head_sha[:12])}" if pr.head_sha else ""]
     if ctx.run_url:
-        footer_bits.append(f"[workflow run]({ctx.run_url})")
+        footer_bits.append(link("workflow run", ctx.run_url))
     footer = "\n\n<sub>" + " · ".join(b for b in footer_bits if b) + \
              " · this comment is updated on every push</sub>\n"
     room = COMMENT_LIMIT - len((MARKER + "\n").encode()) - len(footer.encode())
@@ -232,7 +238,7 @@ def post_comment(client: GitHubClient, ctx: Context, pr: PullRequest, markdown: 
     comment, created = upsert_comment(client, pr, comment_body(markdown, ctx, pr), author)
     url = str(comment.get("html_url", ""))
     outcome.outputs["comment-url"] = url
-    outcome.notes.append(f"{'Posted' if created else 'Updated'} the [pull request comment]({url}).")
+    outcome.notes.append(f"{'Posted' if created else 'Updated'} the {link('pull request comment', url)}.")
     login = str((comment.get("user") or {}).get("login", ""))
     if created and login and not _same_login(login, author):
         outcome.warnings.append(
@@ -255,8 +261,9 @@ def check_title(report: GateReport | GateFailure) -> str:
     if isinstance(report, GateFailure):
         return "evalloop gate could not run"
     c = report.counts
-    return (f"{report.verdict}: {c.blocking_failures} blocking failure(s), {c.warnings} warning(s), "
-            f"{c.selected} fixture(s) selected")
+    pending = sum(not p.approved for p in report.protection_changes)
+    return (f"{report.verdict}: " + (f"{pending} protection change(s) need approval, " if pending else "")
+            + f"{c.blocking_failures} blocking failure(s), {c.warnings} warning(s), {c.selected} fixture(s) selected")
 
 
 def check_annotation(a: ghactions.Annotation) -> dict[str, Any]:
@@ -290,7 +297,7 @@ def post_check_run(client: GitHubClient, ctx: Context, head_sha: str, report: Ga
             "annotations": anns[start:start + CHECK_ANNOTATIONS_PER_REQUEST]}})
     url = str(run.get("html_url", ""))
     outcome.outputs["check-run-url"] = url
-    outcome.notes.append(f"Created the [check run]({url}) `{name}`: {payload['conclusion']}.")
+    outcome.notes.append(f"Created the {link('check run', url)} {code(name)}: {payload['conclusion']}.")
 
 
 # -- what the API failures mean ------------------------------------------------------------
@@ -319,7 +326,7 @@ def explain_failure(what: str, exc: GitHubError, pr: PullRequest | None) -> str:
 @dataclass
 class Options:
     report: Path
-    markdown: Path | None = None
+    markdown: Path | None = None  # accepted, not posted: see _comment_markdown
     gate_exit_code: int | None = None
     gate_log: Path | None = None
     comment: bool = True
@@ -349,7 +356,8 @@ def publish(opts: Options, env: Mapping[str, str] | None = None,
 
     # The log: the headline is ours; fixture ids, messages and the gate's own output are not,
     # so they go between stop-commands markers.
-    write(f"evalloop gate verdict: {verdict}")
+    reason = verdict_reason(report) if isinstance(report, GateReport) else ""
+    write(f"evalloop gate verdict: {verdict}" + (f" ({reason})" if reason else ""))
     _log_details(report, write)
 
     # Annotations belong to the pull request's own run; a workflow_run job is attached to the
@@ -369,7 +377,7 @@ def publish(opts: Options, env: Mapping[str, str] | None = None,
             summary_md, max(room, 0), where="GitHub's 1 MiB job summary limit",
             full_report=f"The whole report is `{opts.report.name}` (step output `report-path`)."))
 
-    comment_md = _comment_markdown(report, opts)
+    comment_md = _comment_markdown(report)
     token = ctx.get("GITHUB_TOKEN")
     wants_api = (opts.comment and pr is not None) or opts.check_run
     if wants_api and not token:
@@ -377,13 +385,14 @@ def publish(opts: Options, env: Mapping[str, str] | None = None,
     elif wants_api:
         _post(ctx, pr, report, verdict, summary_md, comment_md, opts, outcome, token)
     if opts.comment and pr is None:
-        outcome.notes.append(f"No pull request in this `{ctx.event_name or 'unknown'}` event: no comment posted.")
+        outcome.notes.append(f"No pull request in this {code(ctx.event_name or 'unknown')} event: no comment posted.")
 
     for warning in outcome.warnings:
         write(ghactions.command("warning", warning, {"title": "evalloop publish"}))
     if summary_path and (outcome.notes or outcome.warnings):
+        # Notes are markdown built from md()/link() pieces; warnings quote GitHub's answers whole.
         lines = ["", "### Publishing", ""] + [f"- {n}" for n in outcome.notes] + \
-                [f"- ⚠️ {clean(w)}" for w in outcome.warnings]
+                [f"- ⚠️ {md_code(w)}" for w in outcome.warnings]
         ghactions.append_summary(summary_path, "\n".join(lines))
     ghactions.write_outputs(ctx.get("GITHUB_OUTPUT"), outcome.outputs)
     if isinstance(report, GateFailure):
@@ -434,14 +443,15 @@ def _summary_markdown(report: GateReport | GateFailure, opts: Options) -> str:
     return render_markdown(report, limit=ghactions.SUMMARY_LIMIT - _NOTE_ROOM)
 
 
-def _comment_markdown(report: GateReport | GateFailure, opts: Options) -> str:
+def _comment_markdown(report: GateReport | GateFailure) -> str:
+    """The comment, rendered from the JSON report, never taken from the markdown file.
+
+    `--markdown` (the gate's report.md) is accepted but not posted: the step that wrote it
+    ran the pull request's code, and in the workflow_run pattern it is a fork's artifact.
+    Posted as it is, it could say PASS, mention anyone or carry our marker. The JSON report
+    is validated and rendered here with every value escaped, protection changes first."""
     if isinstance(report, GateFailure):
         return failure_markdown(report)
-    if opts.markdown is not None:
-        try:
-            return opts.markdown.read_text(encoding="utf-8")
-        except OSError:
-            pass
     return render_markdown(report)
 
 
@@ -450,6 +460,10 @@ def _log_details(report: GateReport | GateFailure, write: Callable[[str], object
         if isinstance(report, GateFailure):
             write(clean(report.message))
             return
+        for p in report.protection_changes:
+            status = f"approved: {p.approval or 'yes'}" if p.approved else \
+                f"NEEDS APPROVAL by {p.owner or 'the fixture owner (none on base)'}"
+            write(clean(f"PROTECTION CHANGE {p.id} [{p.kind}] {p.base_path}: {p.detail}; {status}"))
         c = report.counts
         write(f"{c.selected} selected, {c.passed} passed, {c.blocking_failures} blocking failure(s), "
               f"{c.warnings} warning(s), {c.flaky} flaky, {c.errored} error(s)")
