@@ -8,6 +8,8 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from evalloop.errors import CONTROL_CHARS, escape_char, escape_controls
+
 Level = Literal["error", "warning"]
 
 
@@ -25,10 +27,6 @@ class Finding(BaseModel):
         return (self.path, self.line, self.col, self.code)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def escape_data(text: str) -> str:
     """Escape a workflow-command message (GitHub's toolkit `escapeData`)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -39,24 +37,32 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _annotation_text(text: str) -> str:
+    """CR and LF stay for escape_data (%0D/%0A, which GitHub decodes); other controls become escapes."""
+    return CONTROL_CHARS.sub(lambda m: m.group() if m.group() in "\r\n" else escape_char(m), text)
+
+
 def format_text(findings: Iterable[Finding]) -> str:
+    """One finding per line, `path:line:col: CODE message`, whatever the path and message hold."""
     lines = []
     for f in findings:
         tag = "" if f.level == "error" else "warning: "
-        lines.append(f"{f.path}:{f.line}:{f.col}: {f.code} {tag}{_one_line(f.message)}")
+        lines.append(f"{escape_controls(f.path)}:{f.line}:{f.col}: {escape_controls(f.code)} "
+                     f"{tag}{escape_controls(f.message)}")
     return "\n".join(lines)
 
 
 def format_github(findings: Iterable[Finding]) -> str:
+    """One workflow command per finding: a newline in a path or message is %0A, never a line break."""
     lines = []
     for f in findings:
         props = ",".join([
-            f"file={escape_property(f.path)}",
+            f"file={escape_property(_annotation_text(f.path))}",
             f"line={f.line}",
             f"col={f.col}",
-            f"title={escape_property(f.code)}",
+            f"title={escape_property(_annotation_text(f.code))}",
         ])
-        lines.append(f"::{f.level} {props}::{escape_data(f.message)}")
+        lines.append(f"::{f.level} {props}::{escape_data(_annotation_text(f.message))}")
     return "\n".join(lines)
 
 

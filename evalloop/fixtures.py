@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from evalloop.kinds import ChangeKind, Severity
 
@@ -102,14 +102,35 @@ class ToolSequence(Strict):
     args_by_tool: dict[str, ArgsMode] = Field(default_factory=dict)
 
 
+# The largest integer every JSON reader holds exactly (2**53 - 1). A budget beyond it is a typo,
+# and would break the reports: orjson refuses integers over 64 bits, `:g` ones too big for a float.
+MAX_BUDGET_COUNT = 2**53 - 1
+
+
+def _countable(value: int) -> int:
+    if value > MAX_BUDGET_COUNT:
+        digits = len(str(value))  # at most 4300 digits: the YAML and JSON loaders refuse longer ones
+        shown = str(value) if digits <= 20 else f"a {digits}-digit number"
+        raise ValueError(f"{shown} is over the largest budget accepted ({MAX_BUDGET_COUNT:,})")
+    return value
+
+
+# The upper bound is a validator, not `le=`, so the published JSON Schema stays as it is; validate
+# reports it as SCH001 all the same (from pydantic, when the schema finds nothing).
+Count = Annotated[int, Field(ge=0), AfterValidator(_countable)]
+# Finite: NaN compares false with everything and inf exceeds nothing, so a `.nan` or `.inf` limit
+# would pass every run.
+Limit = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class Budget(Strict):
-    max_tool_calls: int | None = Field(default=None, ge=0)
-    max_retries: int | None = Field(
-        default=None, ge=0, description="Repeats of the same failing tool call with the same arguments."
+    max_tool_calls: Count | None = None
+    max_retries: Count | None = Field(
+        default=None, description="Repeats of the same failing tool call with the same arguments."
     )
-    max_tokens: int | None = Field(default=None, ge=0)
-    max_cost_usd: float | None = Field(default=None, ge=0)
-    max_latency_ms: float | None = Field(default=None, ge=0)
+    max_tokens: Count | None = None
+    max_cost_usd: Limit | None = None
+    max_latency_ms: Limit | None = None
 
 
 class Expected(Strict):

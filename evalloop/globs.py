@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    # DOTALL: `**` must span names holding a newline too, or such a fixture would escape the gate
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def glob_bases(patterns: list[str]) -> list[str]:
@@ -46,19 +48,39 @@ def glob_files(root: Path, patterns: list[str]) -> list[Path]:
     return [root / rel for rel in glob_rel(root, patterns)]
 
 
+def _walk(root: Path, base: str) -> Iterator[tuple[str, list[str], list[str]]]:
+    """os.walk of `root/base` that stays in the repository: symlinked folders are listed, never
+    entered (os.walk's default), and a base folder that is itself a link out of the repository
+    is skipped. Names are only listed, never opened, so a FIFO among them cannot block here."""
+    top = root / base if base else root
+    real_root = os.path.realpath(root)
+    real_top = os.path.realpath(top)
+    if not (real_top == real_root or real_top.startswith(real_root.rstrip(os.sep) + os.sep)):
+        return
+    for folder, dirs, names in os.walk(top):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+        yield ("" if rel_folder == "." else rel_folder + "/"), dirs, names
+
+
 def glob_rel(root: Path, patterns: list[str]) -> list[str]:
     """Like glob_files, as sorted posix paths relative to `root`."""
     regexes = [glob_to_regex(p) for p in patterns]
-    bases = glob_bases(patterns)
     found: set[str] = set()
-    for base in sorted(bases):
-        top = root / base if base else root
-        for folder, dirs, names in os.walk(top):
-            dirs[:] = [d for d in dirs if d != ".git"]
-            rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-            prefix = "" if rel_folder == "." else rel_folder + "/"
+    for base in glob_bases(patterns):
+        for prefix, _dirs, names in _walk(root, base):
             for name in names:
                 rel = prefix + name
                 if any(rx.match(rel) for rx in regexes):
                     found.add(rel)
     return sorted(found)
+
+
+def glob_any(root: Path, pattern: str) -> bool:
+    """Whether any file under `root` matches the glob; stops at the first (same walk as glob_rel)."""
+    rx = glob_to_regex(pattern)
+    for base in glob_bases([pattern]):
+        for prefix, _dirs, names in _walk(root, base):
+            if any(rx.match(prefix + name) for name in names):
+                return True
+    return False

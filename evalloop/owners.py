@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -10,6 +11,7 @@ from evalloop.config import Config
 from evalloop.errors import UsageError
 
 CODEOWNERS_PLACES = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+MAX_CODEOWNERS_BYTES = 3 << 20  # GitHub ignores a CODEOWNERS file of 3 MB or more
 
 
 class Owner(BaseModel):
@@ -46,14 +48,16 @@ def known_owners(root: Path, config: Config) -> set[str] | None:
     if config.owners.source == "codeowners":
         for place in CODEOWNERS_PLACES:
             p = root / place
-            if p.is_file():
-                return codeowners_names(p.read_text(encoding="utf-8", errors="replace"))
+            if os.path.lexists(p) and not p.is_dir():
+                # bounded, and refusing FIFOs and links out of the repository, as every other read
+                raw = parse.read_bytes(p, place, MAX_CODEOWNERS_BYTES, root=root)
+                return codeowners_names(raw.decode("utf-8", errors="replace"))
         raise UsageError("config says owners come from CODEOWNERS but none was found",
                          path=str(root / CODEOWNERS_PLACES[0]))
     path = root / config.owners.file
     if not path.exists():
         return None
-    doc = parse.load_document(path, max_bytes=config.max_fixture_bytes)
+    doc = parse.load_document(path, max_bytes=config.max_fixture_bytes, root=root)
     try:
         model = OwnersFile.model_validate(doc.data)
     except ValidationError as exc:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,19 @@ class Document:
 class _FastLoader(yaml.CSafeLoader):
     """libyaml-backed safe loader that refuses duplicate keys (PyYAML keeps the last one)."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML's scalar constructors raise bare exceptions for values that match a tag's pattern
+        # but are not values (ValueError for `2026-02-30` or an integer over Python's 4300-digit
+        # limit; AttributeError or TypeError for `!!timestamp x`). The innermost call is the
+        # offending node, so the error gets its position; the loader's own errors pass through.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, _DuplicateKey, RecursionError):
+            raise
+        except Exception as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, _bad_scalar(node, exc), node.start_mark) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
@@ -89,6 +105,18 @@ class _DuplicateKey(Exception):
         self.mark = mark
 
 
+def _bad_scalar(node: yaml.Node, exc: Exception) -> str:
+    value = node.value if isinstance(node.value, str) else ""
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    if kind == "int" and sum(c.isdigit() for c in value) > 100:
+        return f"integer with {sum(c.isdigit() for c in value):,} digits is too large"
+    what = "date or time" if kind == "timestamp" else kind
+    if isinstance(exc, (ValueError, OverflowError)):  # these say what is wrong ("day is out of range")
+        return f"invalid {what} {shown!r}: {_one_line(str(exc))}"
+    return f"invalid {what} {shown!r}"
+
+
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
@@ -98,17 +126,136 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def read_text(path: Path, display: str, max_bytes: int) -> str:
-    """The file's text, or a LoadError for what is not a small UTF-8 text file."""
+# What a path is when it is not a regular file; none of these is ever opened.
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+_READ_CHUNK = 1 << 20
+_ROOT_MARKERS = ("evalloop.yaml", ".git")
+
+
+def _within(path: str, folder: str) -> bool:
+    path, folder = os.path.normcase(path), os.path.normcase(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+# Every fixture read resolves its folder and looks for its repository: both per folder, cached,
+# as a repository has thousands of fixtures in a few folders (os.path.realpath costs an lstat per
+# component; uncached this tripled the cost of reading a file). The threat is a hostile checkout,
+# which does not rearrange its folders while evalloop runs; a fixture that is itself a symlink is
+# resolved afresh every time.
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+@functools.lru_cache(maxsize=4096)
+def _repository_of_folder(folder: str) -> str | None:
+    chain = [folder, *map(str, Path(folder).parents)]  # deepest first
+    marks = [tuple(os.path.lexists(os.path.join(f, m)) for m in _ROOT_MARKERS) for f in chain]
+    # A symlinked folder with a repository above it is inside that repository: markers found
+    # through it (`fixtures/x -> ~/other-repo`, which has a .git) belong to the link's target and
+    # must not become the boundary. A link with no repository above it (a checkout reached
+    # through a symlinked home) is just the way there.
+    lowest = 0
+    for i, f in enumerate(chain):
+        if os.path.islink(f) and any(any(m) for m in marks[i + 1:]):
+            lowest = i + 1
+    for k in range(len(_ROOT_MARKERS)):  # the nearest evalloop.yaml, else the nearest .git
+        for f, m in zip(chain[lowest:], marks[lowest:], strict=True):
+            if m[k]:
+                return f
+    return None
+
+
+def repository_of(path: Path) -> Path | None:
+    """The repository a path is named in: the nearest folder above it holding evalloop.yaml,
+    else .git, not counting markers reached through a symlinked folder inside a repository;
+    None for a loose file."""
+    found = _repository_of_folder(os.path.dirname(os.path.abspath(path)))
+    return Path(found) if found is not None else None
+
+
+def _resolved(named: str, is_link: bool) -> str:
+    """The real path of the absolute path `named` (its folder's resolution cached, see above)."""
+    if is_link:
+        return os.path.realpath(named)
+    folder, name = os.path.split(named)
+    return os.path.join(_real_folder(folder), name)
+
+
+def _leaves(named: str, real: str, root: Path) -> bool:
+    abs_root = os.path.abspath(root)
+    real_root = _real_folder(abs_root)
+    if not (_within(named, abs_root) or _within(named, real_root)):
+        return False  # named outside the repository: the caller asked for that very file
+    return not _within(real, real_root)
+
+
+def leaves_repository(path: Path, root: Path) -> bool:
+    """True when `path`, named inside `root`, resolves (through a symlink) to somewhere outside it."""
+    named = os.path.abspath(path)
+    return _leaves(named, _resolved(named, os.path.islink(named)), root)
+
+
+def read_bytes(path: Path, display: str, max_bytes: int, *, root: Path | None = None) -> bytes:
+    """At most `max_bytes` of a regular file, or a FILE001 LoadError.
+
+    FIFOs (opening one blocks until a writer comes), devices, sockets and symlinks out of the
+    repository (`root`, by default the one the path is named in) are refused from their stat,
+    before anything is opened, so a hostile checkout can neither hang the gate nor get a file
+    such as /etc/passwd quoted in a finding. Nothing beyond max_bytes + 1 is ever read.
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise LoadError("FILE001", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit "
-                            "(max_fixture_bytes); a fixture should be the minimal reproduction",
+        named = os.path.abspath(path)
+        st = os.lstat(named)
+        is_link = stat.S_ISLNK(st.st_mode)
+        if is_link:
+            st = os.stat(named)
+        for test, what in _SPECIAL:
+            if test(st.st_mode):
+                raise LoadError("FILE001", f"{what}, not a regular file; not read", path=display)
+        real = _resolved(named, is_link)
+        base = root if root is not None else repository_of(path)
+        if base is not None and _leaves(named, real, base):
+            raise LoadError("FILE001", "leads outside the repository through a symlink; not read",
                             path=display)
-        raw = path.read_bytes()
+        if st.st_size > max_bytes:
+            raise _too_big(f"file is {st.st_size:,} bytes, over the", max_bytes, display)
+        # O_NOFOLLOW on the resolved path and the same-inode check below: a file swapped for a
+        # link or a FIFO after the checks above is refused, not followed; O_NONBLOCK so that
+        # even then the open cannot block.
+        flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                 | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(real, flags)
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+                raise LoadError("FILE001", "file changed while being read; not read", path=display)
+            chunks: list[bytes] = []
+            total = 0
+            while total <= max_bytes:  # max_bytes + 1 tells an oversized file apart (/proc lies about sizes)
+                chunk = os.read(fd, min(_READ_CHUNK, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise LoadError("FILE001", f"cannot read file: {exc.strerror or exc}", path=display) from None
+    if total > max_bytes:
+        raise _too_big("file is over the", max_bytes, display)
+    return b"".join(chunks)
+
+
+def _too_big(what: str, max_bytes: int, display: str) -> LoadError:
+    return LoadError("FILE001", f"{what} {max_bytes:,}-byte limit (max_fixture_bytes); a fixture should be "
+                     "the minimal reproduction", path=display)
+
+
+def read_text(path: Path, display: str, max_bytes: int, *, root: Path | None = None) -> str:
+    """The file's text, or a LoadError for what is not a small UTF-8 text file (see read_bytes)."""
+    raw = read_bytes(path, display, max_bytes, root=root)
     if b"\x00" in raw[:8192]:
         raise LoadError("FILE001", "binary file (contains NUL bytes), expected YAML or JSON text",
                         path=display)
@@ -155,6 +302,11 @@ def parse_text(text: str, display: str, *, is_json: bool) -> Any:
                             line=line, col=col) from None
         except RecursionError:
             raise LoadError("YAML003", "JSON nested too deeply", path=display) from None
+        except ValueError as exc:  # an integer over Python's digit limit: not a JSONDecodeError
+            m = _LONG_DIGITS.search(text)
+            line, col = offset_to_position(text, m.start()) if m else (1, 1)
+            msg = f"integer with {len(m.group()):,} digits is too large" if m else _one_line(str(exc))
+            raise LoadError("YAML001", f"invalid JSON: {msg}", path=display, line=line, col=col) from None
     try:
         data = yaml.load(text, Loader=_FastLoader)
     except _DuplicateKey as exc:
@@ -176,10 +328,16 @@ def parse_text(text: str, display: str, *, is_json: bool) -> Any:
         msg = _one_line(" ".join(p for p in (exc.context, exc.problem) if p)) or "invalid YAML"
         raise LoadError("YAML001", f"invalid YAML: {msg}", path=display,
                         line=mark.line + 1 if mark else 1, col=mark.column + 1 if mark else 1) from None
+    except yaml.reader.ReaderError as exc:  # a control character: YAML allows none in a document
+        line, col = _reader_position(text, exc)
+        raise LoadError("YAML001", f"invalid YAML: {_one_line(exc.reason)} (character #x{exc.character:04x})",
+                        path=display, line=line, col=col) from None
     except yaml.YAMLError as exc:
         raise LoadError("YAML001", f"invalid YAML: {_one_line(str(exc))}", path=display) from None
     except RecursionError:
         raise LoadError("YAML003", "YAML nested too deeply", path=display) from None
+    except (ValueError, OverflowError) as exc:  # a constructor error outside any node; never a traceback
+        raise LoadError("YAML001", f"invalid YAML: {_one_line(str(exc))}", path=display) from None
     if "*" not in text:  # no aliases, nothing can expand
         return data
     try:
@@ -190,6 +348,23 @@ def parse_text(text: str, display: str, *, is_json: bool) -> Any:
         raise LoadError("YAML003", f"document expands to more than {MAX_EXPANDED_NODES:,} values "
                         "(aliases nested too deeply?)", path=display)
     return data
+
+
+def _reader_position(text: str, exc: yaml.reader.ReaderError) -> tuple[int, int]:
+    """Where a ReaderError's character is: libyaml counts bytes of the UTF-8 text, PyYAML characters."""
+    pos, char = exc.position, exc.character
+    if not isinstance(pos, int) or not isinstance(char, int) or pos < 0:
+        return 1, 1
+    if pos < len(text) and ord(text[pos]) == char:
+        return offset_to_position(text, pos)
+    raw = text.encode("utf-8", errors="surrogatepass")
+    if pos < len(raw) and raw[pos] == char:
+        return offset_to_position(text, len(raw[:pos].decode("utf-8", errors="replace")))
+    return 1, 1
+
+
+# sys.get_int_max_str_digits() defaults to 4300: a longer integer fails int(), not the JSON scanner.
+_LONG_DIGITS = re.compile(r"\d{4301,}")
 
 
 def _find_json_key(text: str, key: str) -> tuple[int, int]:
@@ -207,9 +382,11 @@ def offset_to_position(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def load_document(path: Path, *, max_bytes: int, display: str | None = None) -> Document:
+def load_document(path: Path, *, max_bytes: int, display: str | None = None,
+                  root: Path | None = None) -> Document:
+    """Read (see read_bytes: `root` bounds where symlinks may lead) and parse a YAML or JSON file."""
     shown = display if display is not None else str(path)
-    text = read_text(path, shown, max_bytes)
+    text = read_text(path, shown, max_bytes, root=root)
     is_json = path.suffix.lower() == ".json"
     return Document(path=path, display=shown, text=text,
                     data=parse_text(text, shown, is_json=is_json), is_json=is_json)
@@ -256,20 +433,51 @@ def plain(obj: Any) -> Any:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write by rename so a crash never leaves a half-written user file."""
+    """Write by rename so a crash never leaves a half-written user file.
+
+    The temporary file sits in the target's folder (os.replace is atomic only within one file
+    system) and is created with mode 0o666 so the kernel applies the umask (and any default
+    ACL), as for any file the user creates; tempfile.mkstemp would force 0600. A file being
+    replaced keeps its own mode. On any error the temporary file goes and the old file stays.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name next to {path}")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())  # the data is on disk before the name points at it
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_folder(path.parent)
 
 
-__all__ = ["Document", "LoadError", "atomic_write", "load_document", "locate",
-           "offset_to_position", "parse_text", "plain", "read_text"]
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; best effort (not possible on every OS or file system)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["Document", "LoadError", "atomic_write", "leaves_repository", "load_document", "locate",
+           "offset_to_position", "parse_text", "plain", "read_bytes", "read_text", "repository_of"]

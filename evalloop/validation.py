@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import glob
 import multiprocessing as mp
 import os
 import re
@@ -36,7 +35,7 @@ from evalloop.config import CONFIG_FILE, Config
 from evalloop.errors import EvalloopError
 from evalloop.findings import Finding
 from evalloop.fixtures import Fixture
-from evalloop.globs import glob_files
+from evalloop.globs import glob_any, glob_files
 from evalloop.incidents import Incident
 from evalloop.owners import OwnersFile, known_owners
 from evalloop.quarantine import QUARANTINE_FILE, QuarantineFile
@@ -64,11 +63,12 @@ class Repo:
         return glob_files(self.root, self.config.fixtures)
 
     def incident_files(self) -> list[Path]:
-        folder = self.root / self.config.incidents_dir
-        if not folder.is_dir():
+        # the fixtures' walk: it does not leave the repository through symlinked folders, and
+        # keeps FIFOs and other non-files so that each gets its FILE001 instead of vanishing
+        folder = self.config.incidents_dir.strip("/")
+        if not (self.root / folder).is_dir():
             return []
-        return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml", ".json")
-                      and p.is_file())
+        return [p for p in glob_files(self.root, [f"{folder}/**"]) if p.suffix in (".yaml", ".yml", ".json")]
 
     def kind_of(self, path: Path) -> str:
         rel = _rel(path, self.root)
@@ -143,19 +143,17 @@ def _positioned(doc: parse.Document, loc: tuple[Any, ...], message: str, *, key:
 def _load(repo: Repo, path: Path) -> parse.Document | Finding:
     try:
         return parse.load_document(path, max_bytes=repo.config.max_fixture_bytes,
-                                   display=repo.display(path))
+                                   display=repo.display(path), root=repo.root)
     except parse.LoadError as exc:
         return Finding(path=exc.path or repo.display(path), line=exc.line or 1, col=exc.col or 1,
                        code=exc.code, message=exc.message)
 
 
-def scan_id(path: Path, max_bytes: int) -> str | None:
+def scan_id(path: Path, max_bytes: int, *, root: Path | None = None) -> str | None:
     """A fixture's id without a full parse: the top-level `id:` line, or the JSON field."""
-    try:
-        if path.stat().st_size > max_bytes:
-            return None
-        raw = path.read_bytes()
-    except OSError:
+    try:  # the same refusals as a full load: a FIFO must not block, a link out must not be read
+        raw = parse.read_bytes(path, str(path), max_bytes, root=root)
+    except parse.LoadError:
         return None
     if path.suffix.lower() == ".json":
         try:
@@ -187,6 +185,7 @@ class Validation:
     _owners: set[str] | None = None
     _owners_loaded: bool = False
     _incident_ids: set[str] | None = None
+    _scope_globs: dict[str, bool] = field(default_factory=dict)
 
     def owners(self) -> set[str] | None:
         if not self._owners_loaded:
@@ -200,19 +199,28 @@ class Validation:
                                              message=f"owners unusable: {exc.message}"))
         return self._owners
 
+    def scope_matches(self, pattern: str) -> bool:
+        """Whether a scope path names something. Globs are matched as the gate matches them
+        (evalloop.globs), by a walk that never follows a symlinked folder: glob.iglob's `**`
+        does, and two links to `.` make that walk exponential."""
+        if pattern not in self._scope_globs:
+            self._scope_globs[pattern] = (glob_any(self.repo.root, pattern) if any(c in pattern for c in "*?")
+                                          else (self.repo.root / pattern).exists())
+        return self._scope_globs[pattern]
+
     def incident_ids(self) -> set[str] | None:
         if self._incident_ids is None:
             if not (self.repo.root / self.repo.config.incidents_dir).is_dir():
                 return None
             self._incident_ids = {
                 i for p in self.repo.incident_files()
-                if (i := scan_id(p, self.repo.config.max_fixture_bytes)) is not None
+                if (i := scan_id(p, self.repo.config.max_fixture_bytes, root=self.repo.root)) is not None
             }
         return self._incident_ids
 
 
 def _check_fixture(v: Validation, doc: parse.Document) -> Iterator[Finding]:
-    repo, cfg = v.repo, v.repo.config
+    cfg = v.repo.config
     data = doc.data
     try:
         fixture = Fixture.model_validate(data)
@@ -274,8 +282,7 @@ def _check_fixture(v: Validation, doc: parse.Document) -> Iterator[Finding]:
                           f"{cfg.incidents_dir}/")
     if fixture.scope is not None:
         for i, p in enumerate(fixture.scope.paths):
-            matched = (any(glob.iglob(p, root_dir=repo.root, recursive=True))
-                       if glob.has_magic(p) else (repo.root / p).exists())
+            matched = v.scope_matches(p)
             if not matched:
                 line, col = at("scope", "paths", i)
                 yield Finding(path=doc.display, line=line, col=col, code="REF002",
@@ -451,7 +458,7 @@ def _duplicate_ids(repo: Repo, checked: dict[str, _FileResult], every_fixture: l
         for path in every_fixture:
             if os.path.abspath(path) in checked:
                 continue
-            ident = scan_id(path, repo.config.max_fixture_bytes)
+            ident = scan_id(path, repo.config.max_fixture_bytes, root=repo.root)
             if ident in users:
                 users[ident].append(repo.display(path))
     for r in checked.values():
@@ -459,7 +466,7 @@ def _duplicate_ids(repo: Repo, checked: dict[str, _FileResult], every_fixture: l
         if others:
             # only duplicates need positions: parse those again with positions
             doc = parse.load_document(r.path, max_bytes=repo.config.max_fixture_bytes,
-                                      display=r.display)
+                                      display=r.display, root=repo.root)
             line, col = parse.locate(doc, ("id",))
             yield Finding(path=r.display, line=line, col=col, code="ID001",
                           message=f"{what} {r.ident!r} is also used by {', '.join(sorted(others))}")

@@ -53,3 +53,23 @@ def test_min_passes_cannot_exceed_runs() -> None:
 def test_invalid_fixtures_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Fixture.model_validate(bad)
+
+
+@pytest.mark.parametrize(("budget", "fragment"), [
+    ({"max_cost_usd": float("inf")}, "finite number"),
+    ({"max_latency_ms": float("nan")}, "finite number"),
+    ({"max_cost_usd": -0.5}, "greater than or equal to 0"),
+    ({"max_tokens": 123456789012345678901234567890}, "a 30-digit number is over the largest budget"),
+    ({"max_tool_calls": 2**53}, "9007199254740992 is over the largest budget"),
+    ({"max_retries": -1}, "greater than or equal to 0"),
+])
+def test_budget_limits_are_finite_non_negative_and_json_safe(budget: dict[str, object], fragment: str) -> None:
+    # a NaN limit compares false with every measurement, so it would pass every run
+    with pytest.raises(ValidationError) as info:
+        Fixture.model_validate({"id": "x", "expected": {"budget": budget}})
+    assert fragment in info.value.errors()[0]["msg"]
+
+
+def test_largest_budget_is_accepted() -> None:
+    f = Fixture.model_validate({"id": "x", "expected": {"budget": {"max_tokens": 2**53 - 1, "max_cost_usd": 0}}})
+    assert f.expected.budget is not None and f.expected.budget.max_tokens == 2**53 - 1

@@ -40,6 +40,9 @@ def test_try_repo_validates_good_and_bad_fixtures(hook_source: Path, tmp_path: P
     write(work / "fixtures/bad.yaml", GOOD.replace("good", "bad").replace("blocking", "blockin"))
     write(work / "fixtures/dup.json", '{"id": "good", "owner": "my-team"}')
     write(work / "README.md", "not a fixture\n")
+    # a committed symlink out of the repository: pre-commit does not pass symlinks, but the changed
+    # owners.yaml re-checks every fixture the globs find, and this one must be refused, not quoted
+    (work / "fixtures/leak.yaml").symlink_to("/etc/passwd")
     r.git.add(A=True)
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
@@ -50,10 +53,13 @@ def test_try_repo_validates_good_and_bad_fixtures(hook_source: Path, tmp_path: P
     assert "fixtures/bad.yaml:3:11: SCH001 severity: 'blockin' is not one of" in out
     assert "fixtures/dup.json:1:8: ID001 id 'good' is also used by fixtures/good.yaml" in out
     assert "README.md" not in out.split("evalloop validate", 1)[-1]
+    assert "fixtures/leak.yaml:1:1: FILE001 leads outside the repository through a symlink; not read" in out
+    assert "root:" not in out and "Traceback" not in out
 
     # fixed: the hook passes
     write(work / "fixtures/bad.yaml", GOOD.replace("good", "bad"))
     (work / "fixtures/dup.json").unlink()
+    (work / "fixtures/leak.yaml").unlink()
     r.git.add(A=True)
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr

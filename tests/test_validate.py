@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import PROJECT, invoke, run_evalloop, write
 
@@ -196,3 +199,119 @@ def test_expectations_that_cannot_be_evaluated(repo: Path) -> None:
     out = lines(invoke("validate").output)
     assert len(out) == 1 and out[0].startswith(
         "fixtures/rx.yaml:8:15: SCH002 expected.output_must_not_contain.0.regex: invalid regex 'appro(ved'")
+
+
+# --- issue 9: nothing hangs, nothing outside the repository is read, no tracebacks ---------------
+
+SECRET = "hunter2-outside-the-repo"
+
+
+@pytest.fixture
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the repository holding a fixture-looking file with a secret in it."""
+    folder = tmp_path_factory.mktemp("outside")
+    write(folder / "secret.yaml", f"id: {SECRET}\nowner: {SECRET}\ntoken: {SECRET}\n")
+    return folder
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_fifos_and_links_out_are_refused_not_opened(repo: Path, outside: Path) -> None:
+    f = repo / "fixtures"
+    os.mkfifo(f / "pipe.yaml")  # opened for reading, it would block the run until a writer came
+    (f / "passwd.yaml").symlink_to("/etc/passwd")
+    (f / "leak.yaml").symlink_to(outside / "secret.yaml")
+    (f / "linked").symlink_to(outside, target_is_directory=True)  # never walked
+    write(f / "real.yaml", GOOD)
+    (f / "alias.yaml").symlink_to("real.yaml")  # inside the repository: followed (and a duplicate id)
+    os.mkfifo(repo / "incidents/pipe.yaml")
+    refused = {
+        "fixtures/pipe.yaml:1:1: FILE001 a named pipe (FIFO), not a regular file; not read",
+        "fixtures/passwd.yaml:1:1: FILE001 leads outside the repository through a symlink; not read",
+        "fixtures/leak.yaml:1:1: FILE001 leads outside the repository through a symlink; not read",
+        "incidents/pipe.yaml:1:1: FILE001 a named pipe (FIFO), not a regular file; not read",
+    }
+    # found by globbing (a real process: were anything opened, it would hang, not fail)
+    proc = run_evalloop("validate", cwd=repo)
+    out = lines(proc.stdout)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert refused <= set(out)
+    assert {ln.split(":", 1)[0] for ln in out} == {
+        "fixtures/pipe.yaml", "fixtures/passwd.yaml", "fixtures/leak.yaml", "incidents/pipe.yaml",
+        "fixtures/real.yaml", "fixtures/alias.yaml"}  # the last two: ID001, each other
+    # given on the command line
+    proc = run_evalloop("validate", "fixtures/pipe.yaml", "fixtures/passwd.yaml", "fixtures/leak.yaml",
+                        "incidents/pipe.yaml", "fixtures/linked/secret.yaml", cwd=repo)
+    out = lines(proc.stdout)
+    assert proc.returncode == 1
+    assert set(out) == refused | {
+        "fixtures/linked/secret.yaml:1:1: FILE001 leads outside the repository through a symlink; not read"}
+    for fmt in ("text", "json", "github"):
+        proc = run_evalloop("validate", "--format", fmt, cwd=repo)
+        assert SECRET not in proc.stdout + proc.stderr and "root:" not in proc.stdout + proc.stderr
+
+
+def test_scope_globs_do_not_walk_symlink_loops(repo: Path) -> None:
+    # glob.iglob's `**` follows links: two links to `.` make its walk exponential (it never ended)
+    for name in ("a", "b", "c"):
+        (repo / "prompts" / name).symlink_to(".", target_is_directory=True)
+    write(repo / "prompts/refund.md", "prompt\n")
+    write(repo / "fixtures/s.yaml", GOOD + "scope: {paths: ['prompts/**/*.md', 'prompts/**/*.txt']}\n")
+    proc = run_evalloop("validate", "fixtures/s.yaml", cwd=repo)
+    assert lines(proc.stdout) == [
+        "fixtures/s.yaml:7:36: REF002 scope path 'prompts/**/*.txt' matches no file in the repository"]
+
+
+@pytest.mark.parametrize(("field", "value", "position", "message"), [
+    ("created_at", "2026-02-30", "5:13: YAML001",
+     "invalid date or time '2026-02-30': day is out of range for month"),
+    ("runs", "9" * 5000, "5:7: YAML001", "integer with 5,000 digits is too large"),
+    ("expected", "{budget: {max_tokens: 123456789012345678901234567890}}", "5:33: SCH001",
+     "expected.budget.max_tokens: Value error, a 30-digit number is over the largest budget accepted "
+     "(9,007,199,254,740,991)"),
+    ("expected", "{budget: {max_tokens: Infinity}}", "5:33: SCH001",
+     "expected.budget.max_tokens: 'Infinity' is not of type 'integer'"),
+    ("expected", "{budget: {max_cost_usd: .inf}}", "5:35: SCH001",
+     "expected.budget.max_cost_usd: Input should be a finite number"),
+    ("expected", "{budget: {max_latency_ms: .nan}}", "5:37: SCH001",
+     "expected.budget.max_latency_ms: Input should be a finite number"),
+    ("expected", "{budget: {max_latency_ms: -.inf}}", "5:37: SCH001",
+     "expected.budget.max_latency_ms: -inf is less than the minimum of 0"),
+])
+def test_hostile_values_get_one_positioned_line(repo: Path, field: str, value: str, position: str,
+                                                message: str) -> None:
+    text = GOOD.replace("expected: {tools_not_called: [issue_refund]}\n", "").replace(
+        "created_at: 2026-01-01\n", "") + f"{field}: {value}\n"
+    write(repo / "fixtures/h.yaml", text)
+    proc = run_evalloop("validate", cwd=repo)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines(proc.stdout) == [f"fixtures/h.yaml:{position} {message}"]
+
+
+def test_json_budget_infinity_and_overflow(repo: Path) -> None:
+    write(repo / "fixtures/b.json", '{"id": "b", "owner": "my-team",\n'
+          ' "expected": {"budget": {"max_cost_usd": 1e400, "max_latency_ms": NaN}}}')
+    out = lines(invoke("validate").output)
+    assert out == ["fixtures/b.json:2:42: SCH001 expected.budget.max_cost_usd: Input should be a finite number",
+                   "fixtures/b.json:2:67: SCH001 expected.budget.max_latency_ms: Input should be a finite number"]
+
+
+def test_control_characters_in_names_cannot_split_a_finding(repo: Path) -> None:
+    name = "fixtures/evil\nfixtures/x.yaml:1:1: FAKE001 \x1b[31mall good\x1b[0m.yaml"
+    write(repo / name, 'id: evil\nowner: "no\\e]8;;https://e.test\\a-body"\n')  # YAML escapes: ESC, BEL
+    text = invoke("validate").output
+    out = lines(text)
+    assert out == ["fixtures/evil\\nfixtures/x.yaml:1:1: FAKE001 \\x1b[31mall good\\x1b[0m.yaml:2:8: OWN001 "
+                   "owner 'no\\x1b]8;;https://e.test\\x07-body' is not listed in owners.yaml"]
+    assert "\x1b" not in text and "\x07" not in text
+    gh = invoke("validate", "--format", "github").output.strip()
+    assert gh == ("::error file=fixtures/evil%0Afixtures/x.yaml%3A1%3A1%3A FAKE001 \\x1b[31mall good\\x1b[0m.yaml,"
+                  "line=2,col=8,title=OWN001::owner 'no\\x1b]8;;https://e.test\\x07-body' is not listed in owners.yaml")
+    doc = json.loads(invoke("validate", "--format", "json").output)
+    assert [f["path"] for f in doc["findings"]] == [name]
+
+
+def test_message_with_raw_control_characters_stays_on_its_line(repo: Path) -> None:
+    # messages quote user content: here an unknown key holding a newline and a terminal escape
+    write(repo / "fixtures/k.yaml", GOOD + '"x\\ny\\e[2J": 1\n')
+    out = lines(invoke("validate").output)
+    assert out == ["fixtures/k.yaml:7:1: SCH001 x\\ny\\x1b[2J: unknown key 'x\\ny\\x1b[2J'"]
