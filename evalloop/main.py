@@ -202,7 +202,8 @@ def merge(reports: tuple[Path, ...], fmt: str, output: Path | None, json_path: P
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The gate's JSON report (`evalloop gate --json FILE`).")
 @click.option("--markdown", "markdown_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The gate's markdown report, posted as the comment (default: rendered from --report).")
+              help="Ignored (kept for old workflows): the comment is always rendered from the validated "
+              "--report, since a markdown file written beside the pull request's code could say anything.")
 @click.option("--gate-exit-code", type=int, default=None,
               help="How `evalloop gate` exited; 2 or a missing report publishes 'could not run'.")
 @click.option("--gate-log", type=click.Path(path_type=Path, dir_okay=False), default=None,
