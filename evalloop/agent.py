@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import IO, Any, NoReturn
 
 PROTOCOL = 1
+MAX_FORK_REQUEST = 256 * 1024  # one datagram from the harness to the fork server: the run's environment
 AgentFunction = Callable[[dict[str, Any], "Tools"], Any]
 _FINAL_KEYS = ("stop_reason", "final_status", "output", "route", "cost_usd", "input_tokens", "output_tokens")
 
@@ -228,11 +229,25 @@ def _apply_python_path() -> None:
         sys.path.insert(0, entry)
 
 
-def _fork_child(fds: list[int], entrypoint: str) -> NoReturn:
+def _run_env(payload: bytes) -> dict[str, str]:
+    """The run's environment, as the harness sent it with the job (see `fork_server`)."""
+    env = json.loads(payload).get("env")
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ValueError("the fork request carries no environment")
+    return env
+
+
+def _fork_child(fds: list[int], entrypoint: str, env: dict[str, str]) -> NoReturn:
     code = 70
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.setsid()  # its own process group: a timeout kills the agent and whatever it started
+        # its own session and process group: when the run ends, the harness kills the group,
+        # so nothing the agent started outlives the run
+        os.setsid()
+        # exactly the run's environment (its own HOME, the allow-listed variables): whatever the
+        # agent's import did to os.environ in the server is gone, and no run sees another's HOME
+        os.environ.clear()
+        os.environ.update(env)
         chan_fd, log_fd = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -254,7 +269,7 @@ def _warm_child(control: socket.socket, taken: int, entrypoint: str) -> NoReturn
     """A forked process waiting for a run: the next datagram on the control socket is its job."""
     try:
         while True:
-            _, fds, _, _ = socket.recv_fds(control, 1024, 2)
+            payload, fds, _, _ = socket.recv_fds(control, MAX_FORK_REQUEST, 2)
             if len(fds) == 2:
                 break
             for fd in fds:
@@ -262,9 +277,10 @@ def _warm_child(control: socket.socket, taken: int, entrypoint: str) -> NoReturn
         os.write(taken, f"{os.getpid()}\n".encode())  # the server forks a replacement
         os.close(taken)
         control.close()
+        env = _run_env(payload)
     except BaseException:
         os._exit(70)
-    _fork_child(fds, entrypoint)
+    _fork_child(fds, entrypoint, env)
 
 
 def fork_server(entrypoint: str, control_fd: int, warm: int = 1) -> int:
@@ -275,7 +291,8 @@ def fork_server(entrypoint: str, control_fd: int, warm: int = 1) -> int:
     call instead of once per run. `warm` processes are forked ahead and wait for
     work, so forking is off the critical path; each one that takes a run is
     replaced at once. The harness sends, per run, a datagram on the control
-    socket carrying two descriptors: the run's channel socket and its log file.
+    socket: `{"env": {...}}` (the run's whole environment) carrying two
+    descriptors, the run's channel socket and the write end of its log pipe.
     Stdin is the harness's liveness pipe: end of file means it is gone, and the
     waiting processes are ended with the server.
     """

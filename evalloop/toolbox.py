@@ -15,7 +15,12 @@ Intent is kept apart from side effects: a tool the manifest marks
 recorded as an intent and answered with its mocked output or an
 acknowledgement. Memory writes are intents too. A call of a tool the manifest
 does not list, or with arguments its JSON Schema rejects, is recorded and
-answered with an error, so the agent's recovery is part of what is tested.
+answered with an error, so the agent's recovery is part of what is tested; a
+call of an unlisted tool also fails the run (`unknown_tool_calls`): the agent
+reached for a capability nobody reviewed.
+
+Measurements the agent reports (tokens, cost, durations) must be numbers a
+budget can judge: NaN, infinite or negative values are refused, never coerced.
 
 Every request becomes a `Span` in call order, with times in milliseconds since
 the run started.
@@ -24,9 +29,10 @@ the run started.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +48,7 @@ from evalloop.kinds import SPAN_TYPES
 from evalloop.runs import Span, SpanStatus
 
 TOOL_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
+UNKNOWN_TOOL = "unknown_tool"  # the error kind of a call of a tool the manifest does not list
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 # Keys of the context the agent may only reach through the toolbox (so that each
@@ -219,7 +226,7 @@ class Toolbox:
                 attrs: dict[str, Any]) -> Reply:
         if self.manifest is not None and spec is None:
             known = ", ".join(t.name for t in self.manifest.tools) or "none"
-            return _fail("unknown_tool", f"unknown tool {name!r} (the manifest lists: {known})")
+            return _fail(UNKNOWN_TOOL, f"unknown tool {name!r} (the manifest lists: {known})")
         if args is not None and not isinstance(args, dict):
             return _fail("invalid_args", f"arguments of {name} must be a JSON object")
         if spec is not None:
@@ -325,6 +332,11 @@ class Toolbox:
             raise ValueError(f"span status {status!r} is not one of {', '.join(_STATUSES)}")
         if not isinstance(name, str) or not _SPAN_NAME.match(name):
             raise ValueError(f"span name {name!r} must be a non-empty string without spaces or ':'")
+        for key, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens),
+                           ("cost_usd", cost_usd), ("duration_ms", duration_ms)):
+            problem = measure_problem(value)
+            if problem is not None:  # a negative duration would also put the span's end before its start
+                raise ValueError(f"{key} is {problem}")
         end = self.clock()
         span = Span.model_validate({
             "type": type, "name": name, "status": status, "args": args, "result": result, "error": error,
@@ -346,11 +358,56 @@ def _ms_clock(origin: float) -> Callable[[], float]:
     return now
 
 
+def measure_problem(value: float | None) -> str | None:
+    """Why a reported measurement cannot be judged by a budget (NaN, infinite, negative); None when it can.
+
+    Such a value is refused rather than replaced: NaN compares false with every
+    limit, so `cost_usd: NaN` would pass any budget, and a 0 in its place would
+    claim a measurement nobody made.
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, float) and math.isinf(value):
+        return "infinite"
+    return f"negative ({str(value)[:40]})" if value < 0 else None
+
+
+@dataclass(frozen=True)
+class UnknownCall:
+    """Calls of one tool the manifest does not list: `spans` are indexes into the run's spans,
+    `positions` the same calls counted among all the run's tool calls (from 1)."""
+
+    name: str
+    spans: list[int]
+    positions: list[int]
+
+
+def unknown_tool_calls(spans: Sequence[Span]) -> list[UnknownCall]:
+    """The run's calls of tools missing from the manifest, by tool in order of first call.
+
+    Read from the tool spans the toolbox itself wrote (the agent cannot record
+    tool spans), so the evidence is what the toolbox answered.
+    """
+    found: dict[str, UnknownCall] = {}
+    position = 0
+    for i, span in enumerate(spans):
+        if span.type != "tool":
+            continue
+        position += 1
+        if span.attributes.get("evalloop.error_kind") == UNKNOWN_TOOL:
+            calls = found.setdefault(span.name, UnknownCall(span.name, [], []))
+            calls.spans.append(i)
+            calls.positions.append(position)
+    return list(found.values())
+
+
 def agent_context(context: Context) -> dict[str, Any]:
     """The context as the run request shows it: without what only the toolbox may hand out."""
     data = context.model_dump(mode="json", exclude=set(TOOLBOX_ONLY_CONTEXT))
     return {k: v for k, v in data.items() if k not in TOOLBOX_ONLY_CONTEXT}
 
 
-__all__ = ["TOOLBOX_ONLY_CONTEXT", "Reply", "ToolManifest", "ToolSpec", "Toolbox", "agent_context",
-           "load_manifest"]
+__all__ = ["TOOLBOX_ONLY_CONTEXT", "UNKNOWN_TOOL", "Reply", "ToolManifest", "ToolSpec", "Toolbox", "UnknownCall",
+           "agent_context", "load_manifest", "measure_problem", "unknown_tool_calls"]

@@ -3,7 +3,10 @@ interpreters) and a command speaking the JSON protocol, and every way they can f
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
 import sys
 import textwrap
 import time
@@ -14,7 +17,16 @@ import pytest
 
 from evalloop.config import AgentConfig, Config
 from evalloop.fixtures import Fixture
-from evalloop.harness import HarnessError, LoadedFixture, Session, run_fixture, run_fixtures
+from evalloop.harness import (
+    ALLOWED_ENV,
+    MAX_LOG_BYTES,
+    MAX_OUTPUT_BYTES,
+    HarnessError,
+    LoadedFixture,
+    Session,
+    run_fixture,
+    run_fixtures,
+)
 from tests.conftest import write
 
 MANIFEST = """\
@@ -95,7 +107,7 @@ def send(msg):
     sys.stdout.flush()
 
 if how == "garbage":
-    print("Sure! Here is the refund you asked for.")
+    print("Sure! Here is the refund you asked for.", flush=True)
     sys.stdin.readline()
 if how == "hang":
     open("hang.pid", "w").write(str(os.getpid()))
@@ -255,7 +267,8 @@ def test_schema_violating_calls_fail_the_trajectory(tmp_path: Path) -> None:
     root = repo(tmp_path)
     results = run_fixtures(root, Config(agent=python_agent()), [fixture(context=ORDER)])
     kinds = [f["kind"] for f in results[0].failures]
-    assert results[0].status == "fail" and kinds == ["tool_args_schema"]
+    # the probe also calls launch_rocket, which the manifest does not list
+    assert results[0].status == "fail" and kinds == ["tool_args_schema", "unknown_tool"]
 
 
 def test_each_root_runs_its_own_code(tmp_path: Path) -> None:
@@ -336,3 +349,219 @@ def test_arguments_that_are_not_an_object_are_answered_with_an_error(tmp_path: P
     assert (span.ref, span.status, span.args) == ("tool:read_order", "failed", None)
     assert span.attributes["evalloop.raw_args"] == [1, 2]
     assert '"kind":"invalid_args"' in (run.output or "")
+
+
+# --------------------------------------------------------------------------- containment (issue 9)
+# The agent is the pull request's code: it gets an allow-listed environment and a HOME of
+# its own, nothing it starts outlives the run, its output is capped, an unknown tool fails
+# the run and numbers a budget cannot judge make the run an error.
+
+DATA = Path(__file__).resolve().parent / "data" / "harness"
+SECRETS = {"GITHUB_TOKEN": "ghs_secret", "GITHUB_ENV": "/runner/set_env", "GITHUB_PATH": "/runner/add_path",
+           "GITHUB_OUTPUT": "/runner/set_output", "GITHUB_STEP_SUMMARY": "/runner/summary",
+           "GITHUB_STATE": "/runner/state", "ACTIONS_RUNTIME_TOKEN": "rt", "ACTIONS_ID_TOKEN_REQUEST_URL": "u",
+           "RUNNER_TEMP": "/runner/tmp", "NPM_TOKEN": "npm", "AWS_SECRET_ACCESS_KEY": "aws", "PYTHONSTARTUP": "x.py"}
+MODES = ["command", "fork", "process"]
+
+
+def contained(tmp_path: Path) -> Path:
+    (tmp_path / "agent").mkdir(parents=True, exist_ok=True)
+    for name in ("contained_agent.py", "raw_agent.py"):
+        shutil.copyfile(DATA / name, tmp_path / "agent" / name)
+    write(tmp_path / "tools.yaml", MANIFEST)
+    return tmp_path
+
+
+def contained_agent(mode: str, timeout_s: float = 20.0, **kw: Any) -> AgentConfig:
+    if mode == "command":
+        return AgentConfig(command=[sys.executable, "agent/contained_agent.py"], tools="tools.yaml",
+                           timeout_s=timeout_s, **kw)
+    return AgentConfig(entrypoint="contained_agent:run", python_path=["agent"], tools="tools.yaml",
+                       isolation=mode, timeout_s=timeout_s, **kw)  # type: ignore[arg-type]
+
+
+def raw_agent(timeout_s: float = 20.0) -> AgentConfig:
+    return AgentConfig(command=[sys.executable, "agent/raw_agent.py"], tools="tools.yaml", timeout_s=timeout_s)
+
+
+def gone(pid: int) -> bool:
+    """Whether the process is dead; SIGKILL is asynchronous, so give it a moment (bounded)."""
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with contextlib.suppress(OSError):  # killed, awaiting its reaper: dead already
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_agent_gets_an_allow_listed_environment_and_its_own_home(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TZ", "Europe/Paris")  # allow-listed: passed as it is
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # passed only because the operator names it
+    monkeypatch.setenv("EVALLOOP_AGENT_PASS_ENV", "OPENAI_API_KEY, MISSING_ONE")
+    root = contained(tmp_path)
+    reports = []
+    with Session(root, contained_agent(mode, env={"MODEL": "m1", "GITHUB_REPOSITORY": "o/r"})) as session:
+        for n in (1, 2):
+            run = session.run(fixture(input={"how": "env"}).fixture, n)
+            reports.append(json.loads(run.output or ""))
+    for report in reports:
+        for seen in ("env", "import_env", "child_env"):
+            env = report[seen]
+            assert not set(SECRETS) & set(env), seen
+            assert (env["MODEL"], env["TZ"], env["OPENAI_API_KEY"]) == ("m1", "Europe/Paris", "sk-test")
+            assert env["GITHUB_REPOSITORY"] == "o/r"  # agent.env adds what it names, even GITHUB_*
+            assert "MISSING_ONE" not in env and "EVALLOOP_AGENT_PASS_ENV" not in env
+            assert env["HOME"] != os.environ["HOME"]
+            assert env["XDG_CACHE_HOME"] == str(Path(env["HOME"]) / ".cache") != os.environ["XDG_CACHE_HOME"]
+            # nothing beyond the allow-list, agent.env, the pass-through and the harness's own
+            extra = {k for k in env if not k.startswith("LC_")} - {
+                *ALLOWED_ENV, "MODEL", "GITHUB_REPOSITORY", "OPENAI_API_KEY", "HOME", "XDG_CACHE_HOME",
+                "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "EVALLOOP_PROTOCOL", "EVALLOOP_ROOT",
+                "EVALLOOP_PYTHON_PATH", "PYTHONPATH"}
+            assert not extra, (seen, extra)
+        assert report["env"] == report["child_env"]  # the C-level environment too, not only os.environ
+        assert report["home_entries"] == []  # fresh: the earlier run's file is not there
+        assert not Path(report["env"]["HOME"]).exists()  # and gone after the run
+    assert reports[0]["env"]["HOME"] != reports[1]["env"]["HOME"]
+
+
+@pytest.mark.parametrize(("env", "pass_env", "message"), [
+    ({"HOME": "/home/someone"}, None, "agent.env sets HOME, which the harness sets itself"),
+    ({"XDG_CACHE_HOME": "/c"}, None, "agent.env sets XDG_CACHE_HOME"),
+    ({}, "OPENAI_API_KEY,GITHUB_TOKEN", "EVALLOOP_AGENT_PASS_ENV names GITHUB_TOKEN, which the agent never gets"),
+    ({}, "ACTIONS_RUNTIME_TOKEN", "names ACTIONS_RUNTIME_TOKEN"),
+    ({}, "HF_TOKEN", "names HF_TOKEN"),
+])
+def test_environment_the_agent_cannot_be_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               env: dict[str, str], pass_env: str | None, message: str) -> None:
+    if pass_env is not None:
+        monkeypatch.setenv("EVALLOOP_AGENT_PASS_ENV", pass_env)
+    root = contained(tmp_path)
+    results = run_fixtures(root, Config(agent=contained_agent("command", env=env)), [fixture(input={"how": "env"})])
+    assert results[0].status == "error" and message in (results[0].error or "")
+
+
+def test_an_entrypoint_gets_python_path_not_pythonpath(tmp_path: Path) -> None:
+    results = run_fixtures(contained(tmp_path), Config(agent=contained_agent("fork", env={"PYTHONPATH": "x"})),
+                           [fixture(input={"how": "env"})])
+    assert "agent.env sets PYTHONPATH, which the harness sets itself (use agent.python_path)" in (
+        results[0].error or "")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("how", "status"), [("sleeper", "pass"), ("daemon", "pass"), ("sleeper_crash", "error"),
+                                             ("sleeper_raise", "error")])
+def test_nothing_the_agent_started_outlives_the_run(tmp_path: Path, mode: str, how: str, status: str) -> None:
+    root = contained(tmp_path)
+    pid_file = tmp_path / "child.pid"
+    results = run_fixtures(root, Config(agent=contained_agent(mode)),
+                           [fixture(input={"how": how, "pid_file": str(pid_file)})])
+    assert results[0].status == status, results[0].error
+    assert gone(int(pid_file.read_text())), "the agent's child survived the run"
+
+
+@pytest.mark.parametrize("mode", ["command", "fork"])
+def test_a_timed_out_agents_children_are_killed_too(tmp_path: Path, mode: str) -> None:
+    pid_file = tmp_path / "child.pid"
+    results = run_fixtures(contained(tmp_path), Config(agent=contained_agent(mode, timeout_s=3.0)),
+                           [fixture(input={"how": "sleeper_hang", "pid_file": str(pid_file)})])
+    assert results[0].status == "error" and "timed out after 3s" in (results[0].error or "")
+    assert gone(int(pid_file.read_text()))
+
+
+def test_a_child_holding_the_protocol_output_neither_hangs_the_run_nor_survives(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    # timeout_s above the harness's grace after a final result: an error here would be that wait ending
+    results = run_fixtures(contained(tmp_path), Config(agent=raw_agent(timeout_s=30.0)),
+                           [fixture(input={"how": "holder", "pid_file": str(pid_file)})])
+    assert results[0].status == "pass", results[0].error
+    assert gone(int(pid_file.read_text()))
+
+
+@pytest.mark.parametrize(("agent", "how", "reason"), [
+    ("raw", "flood", f"the agent wrote more than {MAX_OUTPUT_BYTES:,} bytes of protocol output"),
+    ("raw", "flood_messages", f"the agent wrote more than {MAX_OUTPUT_BYTES:,} bytes of protocol output"),
+    ("command", "log_flood", f"the agent wrote more than {MAX_LOG_BYTES:,} bytes to stderr"),
+    ("command", "endless_log", f"the agent wrote more than {MAX_LOG_BYTES:,} bytes to stderr"),
+    ("process", "log_flood", f"the agent wrote more than {MAX_LOG_BYTES:,} bytes to stderr"),
+    ("fork", "log_flood", f"the agent wrote more than {MAX_LOG_BYTES:,} bytes to stdout and stderr"),
+    ("fork", "stdout_flood", f"the agent wrote more than {MAX_LOG_BYTES:,} bytes to stdout and stderr"),
+    ("fork", "endless_log", f"the agent wrote more than {MAX_LOG_BYTES:,} bytes to stdout and stderr"),
+])
+def test_output_beyond_the_caps_is_an_error(tmp_path: Path, agent: str, how: str, reason: str) -> None:
+    root = contained(tmp_path)
+    # an endless log is stopped as soon as it overflows: were it not, this run would take its whole timeout
+    config = raw_agent() if agent == "raw" else contained_agent(agent, timeout_s=60.0)
+    results = run_fixtures(root, Config(agent=config), [fixture(input={"how": how})])
+    assert results[0].status == "error"
+    assert (results[0].error or "").startswith(reason), results[0].error
+    assert "\n" not in (results[0].error or "")
+
+
+def test_a_long_log_is_fine_and_its_end_is_quoted(tmp_path: Path) -> None:
+    write(tmp_path / "agent.py", textwrap.dedent("""\
+        import sys
+        for i in range(20_000):
+            print(f"log line {i}", file=sys.stderr)  # ~300 KiB: kept only in part, not an error
+        sys.exit(3)
+        """))
+    with pytest.raises(HarnessError) as err:
+        run_fixture(tmp_path, AgentConfig(command=[sys.executable, "agent.py"]), fixture().fixture)
+    assert "exited (status 3) without a final result (before any span); its stderr ends: " in err.value.reason
+    assert err.value.reason.endswith("log line 19997 | log line 19998 | log line 19999")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_call_of_a_tool_missing_from_the_manifest_fails_the_run(tmp_path: Path, mode: str) -> None:
+    root = contained(tmp_path)
+    ctx = {"tool_outputs": {"read_order": {"amount": 1}}}
+    results = run_fixtures(root, Config(agent=contained_agent(mode)),
+                           [fixture(input={"how": "unknown_tool"}, context=ctx, expected={"stop_reason": "done"})])
+    assert results[0].status == "fail"
+    (failure,) = results[0].failures
+    assert failure["kind"] == "unknown_tool"
+    assert failure["message"] == ("tool wipe_disk is not in the tool manifest (tools.yaml): called at span 1 "
+                                  "(tool call #2)")
+    evidence = failure["evidence"]
+    assert (evidence["span_index"], evidence["ref"], evidence["actual"]) == (1, "tool:wipe_disk", "wipe_disk")
+    assert evidence["expected"] == ["read_order", "issue_refund"]
+    assert evidence["details"] == {"manifest": "tools.yaml", "spans": [1], "tool_calls": [2]}
+
+
+def test_without_a_manifest_any_tool_name_is_allowed(tmp_path: Path) -> None:
+    root = contained(tmp_path)
+    agent = AgentConfig(command=[sys.executable, "agent/contained_agent.py"])
+    results = run_fixtures(root, Config(agent=agent), [fixture(input={"how": "unknown_tool"},
+                                                              context={"tool_outputs": {"read_order": {}}})])
+    assert results[0].status == "pass"
+
+
+@pytest.mark.parametrize(("agent", "how", "reason"), [
+    ("fork", "nan_cost", "final result: cost_usd is NaN"),
+    ("process", "nan_cost", "final result: cost_usd is NaN"),
+    ("command", "infinite_cost", "final result: cost_usd is infinite"),
+    ("fork", "negative_tokens", "final result: input_tokens is negative (-5)"),
+    ("fork", "negative_duration", "protocol error: span: duration_ms is negative (-30.0)"),
+    ("raw", "nan_cost", "final result: cost_usd is NaN"),
+    ("raw", "infinity_cost", "final result: cost_usd is infinite"),
+    ("raw", "huge_cost", "final result: cost_usd is infinite"),
+    ("raw", "string_cost", "protocol error: final: 'cost_usd' has the wrong type (str)"),
+    ("raw", "float_tokens", "protocol error: final: 'output_tokens' has the wrong type (float)"),
+    ("raw", "nan_span", "span message: cost_usd is NaN"),
+])
+def test_numbers_a_budget_cannot_judge_make_the_run_an_error(tmp_path: Path, agent: str, how: str,
+                                                              reason: str) -> None:
+    root = contained(tmp_path)
+    config = raw_agent() if agent == "raw" else contained_agent(agent)
+    budget = {"budget": {"max_cost_usd": 1.0, "max_tokens": 1000}}
+    results = run_fixtures(root, Config(agent=config), [fixture(input={"how": how}, expected=budget)])
+    assert results[0].status == "error"
+    assert (results[0].error or "").startswith(reason), results[0].error

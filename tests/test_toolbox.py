@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from evalloop.errors import EvalloopError
 from evalloop.fixtures import Context
-from evalloop.toolbox import Toolbox, ToolManifest, agent_context, load_manifest
+from evalloop.toolbox import Toolbox, ToolManifest, agent_context, load_manifest, measure_problem, unknown_tool_calls
 from tests.conftest import PROJECT, write
 
 MANIFEST = """\
@@ -187,3 +188,38 @@ def test_the_agent_sees_the_context_without_what_the_toolbox_hands_out() -> None
                                   "tool_outputs": {"a": 1}, "tool_faults": [{"tool": "a", "kind": "error"}],
                                   "retrieved_documents": ["d"], "memory": ["m"], "approvals": {"required": "approved"}})
     assert agent_context(ctx) == {"policy_version": "p1", "customer_status": "standard", "state": {"step": 2}}
+
+
+def test_unknown_tool_calls_name_each_tool_with_its_spans_and_call_positions(manifest: ToolManifest) -> None:
+    tb = box(manifest, tool_outputs={"read_order": {"amount": 1}})
+    tb.call("read_order", {"order_id": "o1"})
+    tb.record("policy", "threshold")
+    tb.call("wipe_disk", {})
+    tb.call("read_order", {"order_id": "o1"})
+    tb.call("wipe_disk", {"again": True})
+    tb.call("launch", None)
+    found = unknown_tool_calls(tb.spans)
+    assert [(c.name, c.spans, c.positions) for c in found] == [("wipe_disk", [2, 4], [2, 4]), ("launch", [5], [5])]
+    # the same run without a manifest: nothing is unknown
+    open_box = box(None, tool_outputs={"wipe_disk": {}})
+    open_box.call("wipe_disk", {})
+    assert unknown_tool_calls(open_box.spans) == []
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("cost_usd", float("nan"), "cost_usd is NaN"),
+    ("cost_usd", float("inf"), "cost_usd is infinite"),
+    ("input_tokens", -1, "input_tokens is negative (-1)"),
+    ("output_tokens", -(10 ** 400), "output_tokens is negative (-1000000000"),
+    ("duration_ms", -3.5, "duration_ms is negative (-3.5)"),
+])
+def test_measurements_a_budget_cannot_judge_are_refused(field: str, value: float, message: str) -> None:
+    tb = box(None)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tb.record("model", "m1", **{field: value})  # type: ignore[arg-type]
+    assert tb.spans == []  # refused, not recorded with a made-up value
+
+
+def test_measure_problem() -> None:
+    assert [measure_problem(v) for v in (None, 0, 0.0, 3, 1e300)] == [None] * 5
+    assert [measure_problem(v) for v in (float("nan"), float("-inf"), -0.5)] == ["NaN", "infinite", "negative (-0.5)"]
