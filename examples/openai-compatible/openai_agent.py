@@ -9,7 +9,9 @@ go through evalloop's mocked toolbox (docs/adapter.md, "A real model").
       timeout_s: 180
       env: {EVALLOOP_MODEL: gpt-4o-mini}
     # and in the environment (never in a file): OPENAI_API_KEY, optionally OPENAI_BASE_URL
-    # (any OpenAI-compatible server: vLLM, Ollama, LiteLLM, Azure's /openai/v1, ...)
+    # (any OpenAI-compatible server: vLLM, Ollama, LiteLLM, Azure's /openai/v1, ...), passed
+    # through the harness's allow-list by name:
+    #   EVALLOOP_AGENT_PASS_ENV=OPENAI_API_KEY,OPENAI_BASE_URL evalloop run
 
 The model sees the manifest's tools plus three of the harness's own: `retrieve`
 (evidence, span `retrieval:<name>`), `request_approval` (span `approval:<name>`)
