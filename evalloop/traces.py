@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,9 +96,72 @@ def _read(path: Path, shown: str) -> bytes:
     return raw
 
 
-def _json_error(exc: json.JSONDecodeError, shown: str, line: int | None = None) -> EvalloopError:
-    return EvalloopError(f"not JSON: {exc.msg}", path=shown,
-                         line=exc.lineno if line is None else line, col=exc.colno)
+def _json_error(exc: ValueError, shown: str, line: int | None = None) -> EvalloopError:
+    if isinstance(exc, json.JSONDecodeError):
+        return EvalloopError(f"not JSON: {exc.msg}", path=shown,
+                             line=exc.lineno if line is None else line, col=exc.colno)
+    return EvalloopError(f"not JSON: {exc}", path=shown, line=line)
+
+
+class _NumberTooLong(ValueError):
+    """A JSON integer with more digits than Python converts (`int()` refuses them
+    with a ValueError naming an interpreter setting, which is no help here)."""
+
+
+_MAX_DIGITS = 4300  # sys.get_int_max_str_digits() by default
+
+
+def _exact_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > _MAX_DIGITS:
+        raise _NumberTooLong(f"a number of {digits} digits is too long ({_MAX_DIGITS} at most)")
+    return int(text)
+
+
+def _orjson_int(text: str) -> int | float:
+    """An integer as orjson reads one: exact within 64 bits, a float beyond, an error
+    beyond a double."""
+    if len(text) <= 18:
+        return int(text)
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError("number is infinity when parsed as double")
+    value = int(text)  # 310 digits at most here
+    return value if -2**63 <= value < 2**64 else number
+
+
+def _orjson_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError("number is infinity when parsed as double")
+    return number
+
+
+def fast_loads(data: bytes | memoryview) -> Any:
+    """orjson, and what it refuses but Python's `json.dumps` writes: the NaN,
+    Infinity and -Infinity of a measurement that went wrong.
+
+    Such a run must reach the evaluator, which says its budget cannot be judged;
+    "not JSON" would hide that behind the file. Only those constants are let
+    through: the second parse reads numbers as orjson does, and anything orjson
+    cannot write back (lone surrogates) fails with orjson's own error.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            doc = json.loads(bytes(data), parse_int=_orjson_int, parse_float=_orjson_float)
+            orjson.dumps(doc)
+        except (ValueError, TypeError, RecursionError):  # TypeError: orjson.JSONEncodeError
+            pass
+        else:
+            return doc
+        raise
+
+
+def exact_loads(data: bytes) -> Any:
+    """Python's json, for integers beyond 64 bits (any-agent's decimal ids)."""
+    return json.loads(data, parse_int=_exact_int)
 
 
 Documents = tuple[int | None, Any, Iterator[tuple[int, Any]]]
@@ -116,24 +180,24 @@ def _documents(raw: bytes, shown: str, loads: Any) -> Documents:
         # whole file first would cost a pass over 100 MB just to fail.
         view = memoryview(raw)
         try:
-            doc = loads(view[start:stop] if loads is orjson.loads else raw[start:stop])
-        except (orjson.JSONDecodeError, json.JSONDecodeError, UnicodeDecodeError):
+            doc = loads(view[start:stop] if loads is fast_loads else raw[start:stop])
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError, _NumberTooLong
             pass
         else:
             lineno = raw.count(b"\n", 0, start) + 1
             return lineno, doc, _lines(raw, view, stop + 1, lineno + 1, shown, loads)
     try:
         return None, loads(raw), iter(())
-    except json.JSONDecodeError as exc:  # orjson's error is a subclass
-        raise _json_error(exc, shown) from None
     except UnicodeDecodeError as exc:
         raise EvalloopError(f"not UTF-8 text: {exc}", path=shown) from None
+    except ValueError as exc:  # orjson's error is a JSONDecodeError; _NumberTooLong
+        raise _json_error(exc, shown) from None
 
 
 def _lines(raw: bytes, view: memoryview, start: int, lineno: int, shown: str,
            loads: Any) -> Iterator[tuple[int, Any]]:
     size = len(raw)
-    use_view = loads is orjson.loads
+    use_view = loads is fast_loads
     find = raw.find
     while start < size:
         end = find(b"\n", start)
@@ -143,7 +207,7 @@ def _lines(raw: bytes, view: memoryview, start: int, lineno: int, shown: str,
             chunk = view[start:end] if use_view else raw[start:end]
             try:
                 yield lineno, loads(chunk)
-            except (orjson.JSONDecodeError, json.JSONDecodeError) as exc:
+            except ValueError as exc:  # JSONDecodeError, _NumberTooLong
                 if raw[start:end].strip():
                     raise _json_error(exc, shown, lineno) from None
         start, lineno = end + 1, lineno + 1
@@ -186,11 +250,11 @@ def _is_native_run(data: Any) -> bool:
 # --- importers ----------------------------------------------------------------------
 
 def _load(raw: bytes, shown: str, fmt: str | None) -> list[Run]:
-    first_line, first, rest = _documents(raw, shown, orjson.loads)
+    first_line, first, rest = _documents(raw, shown, fast_loads)
     chosen = fmt or detect_format(first)
     if chosen == "any_agent":
         # orjson turns integers beyond 64 bits (any-agent's decimal ids) into floats.
-        first_line, first, rest = _documents(raw, shown, json.loads)
+        first_line, first, rest = _documents(raw, shown, exact_loads)
     if chosen == "native":
         return _native(first_line, first, rest, shown)
     collector = Collector(oi_first=chosen == "openinference")

@@ -10,12 +10,14 @@ library (orjson would turn them into floats).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from evalloop.errors import EvalloopError
+from evalloop.runs import float_value
 from evalloop.traces_map import RawSpan
 
 
@@ -31,14 +33,24 @@ def _id(value: Any, width: int) -> str | None:
 
 
 def _ms(value: Any) -> float | None:
+    """Nanoseconds or an ISO time to milliseconds.
+
+    A time that is neither becomes NaN (not None, which would read as "not
+    recorded" and let the other spans' times stand for the run's latency).
+    """
     if value is None:
         return None
-    if isinstance(value, int | float):
-        return value / 1e6
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return value / 1e6
+        except OverflowError:  # an integer of 300+ digits
+            return math.inf
     try:
         return dt.datetime.fromisoformat(str(value)).timestamp() * 1000.0
-    except ValueError:
-        return None
+    except (ValueError, OverflowError, OSError):
+        pass
+    number = float_value(value)[0]  # nanoseconds written as a string; NaN otherwise
+    return None if number is None else number / 1e6
 
 
 def _kind(value: Any) -> str | None:

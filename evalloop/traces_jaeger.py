@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalloop.errors import EvalloopError
+from evalloop.runs import float_value
 from evalloop.traces_map import RawSpan
 
 
@@ -24,7 +25,7 @@ def _tag(tag: dict[str, Any]) -> Any:
     if kind == "float64" and type(value) is not float:
         try:
             return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # the mapping judges what is left
             return value
     if kind == "bool" and type(value) is not bool:
         return str(value).lower() == "true"
@@ -59,9 +60,10 @@ def _parent(sp: dict[str, Any]) -> str | None:
 
 
 def _us_to_ms(value: Any) -> float | None:
-    if value is None:
-        return None
-    return float(value) / 1000.0
+    """Microseconds to milliseconds; NaN for a time that is not a number, so that a
+    latency read from it cannot be judged (the span itself is still imported)."""
+    number = float_value(value)[0]
+    return None if number is None else number / 1000.0
 
 
 def _span(sp: dict[str, Any], trace_id: str | None) -> RawSpan:

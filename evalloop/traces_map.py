@@ -15,6 +15,7 @@ adopted by the pydantic models without re-validation (`construct`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 
 from evalloop.errors import EvalloopError
 from evalloop.kinds import SPAN_TYPES
-from evalloop.runs import Run, Span
+from evalloop.runs import Run, Span, Unjudged, count_value, float_value
 
 MODEL_OPS = frozenset({"chat", "generate_content", "text_completion", "call_llm"})
 AGENT_OPS = frozenset({"invoke_agent", "create_agent"})
@@ -75,22 +76,30 @@ class RawSpan:
         self.kind = kind
 
 
+def _when(t: float | None) -> float:
+    """A time as a sort key: unknown (None) and unparseable (NaN) sort last, since
+    NaN compares false with everything and would leave the order arbitrary."""
+    return t if t is not None and t == t else _INF
+
+
 class Draft:
     """A span on its way to becoming a `Span`: `f` is the Span's field dict.
 
     Until the run is assembled, `f["parent_id"]` is the source parent and
-    `f["error"]` is set exactly when the source marked the span failed.
+    `f["error"]` is set exactly when the source marked the span failed. `bad`
+    lists (field, recorded value) for measurements that are not numbers.
     """
 
-    __slots__ = ("f", "key", "kind", "prio")
+    __slots__ = ("bad", "f", "key", "kind", "prio")
 
     def __init__(self, f: dict[str, Any], prio: int, s: RawSpan) -> None:
         self.f = f
         self.prio = prio
         self.kind = s.kind
+        self.bad: list[tuple[str, str]] | None = None
         start, end = f["start_ms"], f["end_ms"]
         # start order; a parent sharing its child's start (and lasting longer) first
-        self.key = (start if start is not None else _INF, -end if end is not None else _INF)
+        self.key = (_when(start), -end if end is not None and end == end else _INF)
 
 
 # A span without agent meaning, kept only for the tree and the run's outcome:
@@ -129,7 +138,10 @@ def _construct_fast(cls: type[M], fields: dict[str, Any]) -> M:
         all_fields = _ALL_FIELDS[cls] = set(cls.model_fields)
     _SET_FIELDS_SET(obj, all_fields)
     _SET_EXTRA(obj, None)
-    _SET_PRIVATE(obj, None)
+    # A model with private attributes (Run) needs their defaults, as model_construct
+    # gives them; one without (Span, the many) keeps None and costs no dict.
+    private = cls.__private_attributes__
+    _SET_PRIVATE(obj, {k: v.get_default() for k, v in private.items()} if private else None)
     return obj
 
 
@@ -174,24 +186,6 @@ def json_value(value: Any) -> Any:
         except orjson.JSONDecodeError:
             return value
     return value
-
-
-def as_int(value: Any) -> int | None:
-    if value is None or type(value) is int:
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def as_float(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _strip_op(name: str, op: str) -> str:
@@ -274,21 +268,35 @@ def _model(s: RawSpan, prio: int) -> Draft:
     if tokens is None:
         tokens = _first(a, ("gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
                             "llm.usage.prompt_tokens"))
-    f["input_tokens"] = as_int(tokens)
+    f["input_tokens"] = _measure(d, "input_tokens", tokens, count_value)
     tokens = a.get("gen_ai.usage.output_tokens")
     if tokens is None:
         tokens = _first(a, ("gen_ai.usage.completion_tokens", "llm.token_count.completion",
                             "llm.usage.completion_tokens"))
-    f["output_tokens"] = as_int(tokens)
+    f["output_tokens"] = _measure(d, "output_tokens", tokens, count_value)
     cost = a.get("gen_ai.usage.cost")
     if cost is None:
         cost = a.get("llm.cost.total")
     if cost is None and ("gen_ai.usage.input_cost" in a or "gen_ai.usage.output_cost" in a):
-        # any-agent records the two halves separately.
-        cost = (as_float(a.get("gen_ai.usage.input_cost")) or 0.0) \
-            + (as_float(a.get("gen_ai.usage.output_cost")) or 0.0)
-    f["cost_usd"] = as_float(cost)
+        # any-agent records the two halves separately; a half that is not a number
+        # makes the sum NaN (and is kept as unjudged), never 0.
+        cost = (_measure(d, "cost_usd", a.get("gen_ai.usage.input_cost"), float_value) or 0.0) \
+            + (_measure(d, "cost_usd", a.get("gen_ai.usage.output_cost"), float_value) or 0.0)
+    f["cost_usd"] = _measure(d, "cost_usd", cost, float_value)
     return d
+
+
+def _measure(d: Draft, field: str, value: Any,
+             convert: Callable[[Any], tuple[Any, str | None]]) -> Any:
+    """`value` converted by `count_value` or `float_value`; what was recorded is kept
+    on the draft when it is not a number, so the budget that reads it fails closed
+    instead of summing the span's neighbours as if it had not been there."""
+    number, raw = convert(value)
+    if raw is not None:
+        if d.bad is None:
+            d.bad = []
+        d.bad.append((field, raw))
+    return number
 
 
 def _tool(s: RawSpan, name: Any) -> Draft | None:
@@ -581,8 +589,10 @@ def _merge_model_calls(models: list[Draft], drafts: dict[str, Draft],
             replaced[mf["span_id"]] = bf["span_id"]
             if bf["input_tokens"] is None and bf["output_tokens"] is None:
                 bf["input_tokens"], bf["output_tokens"] = mf["input_tokens"], mf["output_tokens"]
+                _borrow_bad(best, m, ("input_tokens", "output_tokens"))
             if bf["cost_usd"] is None:
                 bf["cost_usd"] = mf["cost_usd"]
+                _borrow_bad(best, m, ("cost_usd",))
             if mf["status"] == "failed" and bf["status"] != "failed":
                 bf["status"], bf["error"] = "failed", mf["error"]
         if bf["result"] is None:
@@ -597,6 +607,15 @@ def _merge_model_calls(models: list[Draft], drafts: dict[str, Draft],
 
 def _prio(d: Draft) -> int:
     return d.prio
+
+
+def _borrow_bad(best: Draft, other: Draft, fields: tuple[str, ...]) -> None:
+    """The kept copy of a model call takes the unparseable values of the fields it
+    borrowed: they are the same call's measurement, and must not vanish with the copy."""
+    if other.bad:
+        taken = [b for b in other.bad if b[0] in fields]
+        if taken:
+            best.bad = (best.bad or []) + taken
 
 
 # Marks a model span whose text was looked for and not found (None means: not looked yet).
@@ -629,7 +648,7 @@ def _root(order: list[Draft], others: list[Other]) -> Other:
     best_start = _INF
     for o in others:
         if not o[1]:
-            start = o[2] if o[2] is not None else _INF
+            start = _when(o[2])
             if best is None or start < best_start:
                 best, best_start = o, start
     for d in order:
@@ -644,7 +663,7 @@ def _root(order: list[Draft], others: list[Other]) -> Other:
     candidates += [_as_other(d.f) for d in order if d.f["parent_id"] not in ids]
     if not candidates:  # every parent is in the trace: a cycle; take the earliest
         return _as_other(order[0].f)
-    return min(candidates, key=lambda o: o[2] if o[2] is not None else _INF)
+    return min(candidates, key=lambda o: _when(o[2]))
 
 
 def _outcome(root: Other, marked: list[tuple[float | None, dict[str, Any]]]) -> dict[str, Any]:
@@ -652,7 +671,7 @@ def _outcome(root: Other, marked: list[tuple[float | None, dict[str, Any]]]) -> 
     found: dict[str, Any] = {}
     latest: dict[str, float] = {}
     for start, a in marked:
-        at = start if start is not None else -_INF
+        at = start if start is not None and start == start else -_INF
         for key in OUTCOME_KEYS:
             if key in a and (key not in latest or at >= latest[key]):
                 latest[key] = at
@@ -733,6 +752,7 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
         replaced = _merge_model_calls(models, drafts, up)
 
     spans: list[Span] = []
+    unjudged: list[Unjudged] = []
     in_tokens = out_tokens = 0
     has_in = has_out = has_cost = top_failed = False
     cost = 0.0
@@ -769,6 +789,8 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
             has_cost = True
         if d.kind is not None and "span.kind" not in f["attributes"]:
             f["attributes"]["span.kind"] = d.kind
+        if d.bad:
+            unjudged.extend(Unjudged(field, len(spans), raw) for field, raw in d.bad)
         spans.append(construct(Span, f))
 
     outcome = _outcome(root, trace.marked)
@@ -796,7 +818,10 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
         "latency_ms": end - start if start is not None and end is not None else None,
         "source": source,
     }
-    return (start if start is not None else order[0].key[0]), construct(Run, fields)
+    run = construct(Run, fields)
+    if unjudged:
+        run.set_unjudged(tuple(unjudged))
+    return (_when(start) if start is not None else order[0].key[0]), run
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable
 from typing import Any
 
 from evalloop.errors import EvalloopError
+from evalloop.runs import float_value
 from evalloop.traces_map import RawSpan
 
 _ERROR_CODES = frozenset({2, "2", "STATUS_CODE_ERROR", "ERROR"})
@@ -48,15 +50,22 @@ def hex_id(value: Any) -> str | None:
 
 
 def _ms(value: Any) -> float | None:
-    """Nanoseconds (string or number) to milliseconds; 0 means unset."""
+    """Nanoseconds (string or number) to milliseconds; 0 means unset.
+
+    A time that is not a number becomes NaN and one beyond any clock infinity:
+    the span is still imported (its other evidence counts), and a latency
+    budget read from it cannot be judged rather than being judged on a guess.
+    """
     if not value:
         return None
-    if type(value) is int:
-        return value / 1e6
     try:
-        return int(value) / 1e6
-    except (TypeError, ValueError):
-        return float(value) / 1e6
+        return int(value) / 1e6  # exact for the int64 strings OTLP writes
+    except OverflowError:  # an integer (or float) no double holds
+        return math.inf
+    except (TypeError, ValueError):  # "1.5e18", "abc", a list, NaN, too many digits
+        pass
+    number = float_value(value)[0]
+    return number / 1e6 if number else None
 
 
 def _int(x: Any) -> Any:
@@ -71,7 +80,7 @@ def _int(x: Any) -> Any:
 def _float(x: Any) -> Any:
     try:
         return float(x)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # the mapping judges what is left
         return x
 
 
@@ -174,7 +183,7 @@ def _span(sp: dict[str, Any]) -> RawSpan:
     try:
         start = (int(start) / 1e6 or None) if start else None
         end = (int(end) / 1e6 or None) if end else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         start, end = _ms(start), _ms(end)
     trace_id = sp.get("traceId")
     span_id = sp.get("spanId")

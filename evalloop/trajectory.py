@@ -20,17 +20,33 @@ Semantics, chosen to protect the boundary a fixture exists for (fail closed):
 * Output rules: a plain string is a case-insensitive whole-word (or whole-phrase)
   match, so `approved` matches "Approved!" and "pre-approved" but not
   "unapproved"; any run of whitespace in the phrase matches any whitespace.
-  `{regex: ...}` is a case-insensitive `re.search`. A run that recorded no
-  output (`output` is null) cannot show it is clean, so any output rule then
-  yields one `output_not_recorded` violation.
+  `{regex: ...}` is a case-insensitive search with Python's syntax. A run that
+  recorded no output (`output` is null) cannot show it is clean, so any output
+  rule then yields one `output_not_recorded` violation.
 * Budgets: a budget the run has no measurement for is a violation ("not
   measured", `actual` null). Tokens and cost come from the run's totals, else
   the sum over its spans; latency from the run, else from the span times.
+  A measurement that cannot be trusted is a violation too ("budget cannot be
+  judged"): NaN, an infinity, a negative cost or token count, a span or run
+  that ends before it starts, or a value that is not a number at all - found
+  on the run or on any span, since a total summed from a broken span is
+  broken as well. Comparisons are written so that NaN fails them.
   `max_retries` bounds, for each distinct tool call (same name, same
   arguments), the calls repeated after one of them failed (status `failed` or
   `denied`, or an `error`); the worst call is reported.
 * A run with no spans and no outcome at all is a `run_error`: an importer that
   lost everything must not pass every "forbidden" check by default.
+* Judging is bounded in time. Output rules run on the `regex` engine with a
+  timeout per search (`regex_timeout_s`, 1 s by default); one that does not
+  finish is a violation of its rule ("cannot be judged"), never a pass and
+  never a hang. Patterns that backtrack catastrophically in an evident way
+  (a quantifier nested in a quantifier that can split the same text in many
+  ways, like `(a+)+`; alternatives in a repeat that match the same text, like
+  `(a|a)*`) are refused when compiling, as a `FixtureError`. The whole
+  evaluation of a run has a deadline (`deadline_s`, 10 s by default) that the
+  regex timeouts count against; checks not started by then are reported as
+  one `run_error`. The other checks are polynomial: tool sequences are paired
+  by maximum matching (Kuhn), not by search.
 
 Performance: `compile(fixture)` turns the expectations into a reusable
 `Evaluator` once (cached per fixture object): span refs into sets, output
@@ -45,20 +61,29 @@ only when read. `bench/bench_check.py` measures it.
 
 from __future__ import annotations
 
+import importlib
+import math
 import re
+import sys
+import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 import orjson
+import regex  # type: ignore[import-untyped, unused-ignore]
 from jsonschema.exceptions import best_match
 
 from evalloop.errors import EvalloopError
 from evalloop.fixtures import Budget, Expected, Fixture, RegexRule, ToolSequence
 from evalloop.matching import align, embed_in_order, max_matching
-from evalloop.runs import Run, Span
+from evalloop.runs import COUNT_FIELDS, Run, Span, describe
+
+# The parser behind `re` (stdlib, private, stable since sre): it reads the pattern
+# with exactly the syntax fixtures are documented to use, for the backtracking check.
+_sre: Any = importlib.import_module("re._parser")
 
 KINDS = (
     "run_error",
@@ -85,6 +110,9 @@ KINDS = (
 
 _FAILING = frozenset({"failed", "denied"})
 _SHOW = 80  # characters of a value shown inside a message; the evidence keeps it whole
+
+REGEX_TIMEOUT_S = 1.0  # one search of one output rule
+DEADLINE_S = 10.0  # the whole evaluation of one run
 
 
 # --------------------------------------------------------------------------- results
@@ -163,7 +191,11 @@ class Verdict:
 
     def to_json(self) -> str:
         # Values come from traces; anything JSON cannot carry is shown as text.
-        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2, default=str).decode()
+        doc = self.to_dict()
+        try:
+            return orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits in the evidence
+            return orjson.dumps(_jsonable(doc), option=orjson.OPT_INDENT_2, default=str).decode()
 
     def kinds(self) -> list[str]:
         return [v.kind for v in self.violations]
@@ -179,6 +211,17 @@ class FixtureError(EvalloopError):
     def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
         super().__init__(message)
         self.loc = loc
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` with the integers orjson refuses (beyond 64 bits) described as text."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**64:
+        return describe(value)
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else describe(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def error_verdict(fixture_id: str, message: str, *, run_id: str | None = None) -> Verdict:
@@ -304,11 +347,16 @@ def _call_text(name: str, args: Mapping[str, Any] | None) -> str:
 class _View:
     """What the checks need from a run, each part computed once and only if asked for."""
 
-    __slots__ = ("_args", "_by_name", "_first", "_names", "_ref_names", "_tools", "run", "spans")
+    __slots__ = ("_args", "_by_name", "_first", "_names", "_ref_names", "_tools", "deadline",
+                 "deadline_s", "regex_timeout_s", "run", "spans")
 
-    def __init__(self, run: Run, ref_names: frozenset[str] = frozenset()) -> None:
+    def __init__(self, run: Run, ref_names: frozenset[str] = frozenset(), *,
+                 deadline_s: float = DEADLINE_S, regex_timeout_s: float = REGEX_TIMEOUT_S) -> None:
         self.run = run
         self.spans = run.spans
+        self.deadline_s = deadline_s
+        self.deadline = time.monotonic() + deadline_s  # monotonic: immune to clock changes
+        self.regex_timeout_s = regex_timeout_s
         self._ref_names = ref_names
         self._first: dict[str, int] | None = None
         self._tools: list[tuple[int, Span]] | None = None
@@ -885,15 +933,37 @@ def _schema_violations(view: _View, validators: Mapping[str, jsonschema.protocol
 @dataclass(frozen=True, slots=True)
 class _Rule:
     source: str | dict[str, str]
-    pattern: re.Pattern[str]
+    pattern: Any  # a compiled `regex` pattern: the module ships no type information
+    # A phrase rule's pattern is ours: literal words, `\s+` between, lookarounds at
+    # the ends. It searches in time linear in the text times the phrase, so it runs
+    # without the timeout, whose clock costs more than such a search.
+    linear: bool = False
+
+
+# VERSION0: `re`'s semantics, which the fixture format documents.
+_FLAGS = regex.IGNORECASE | regex.VERSION0
 
 
 def _compile_rule(rule: str | RegexRule, loc: tuple[str | int, ...]) -> _Rule:
     if isinstance(rule, RegexRule):
+        where = (*loc, "regex")
         try:
-            return _Rule({"regex": rule.regex}, re.compile(rule.regex, re.IGNORECASE))
-        except re.error as exc:
-            raise FixtureError(f"invalid regex {rule.regex!r}: {exc}", (*loc, "regex")) from None
+            # `re`'s parser first: it is the syntax fixtures are written in, and the
+            # tree the backtracking check reads.
+            parsed = _sre.parse(rule.regex, re.IGNORECASE)
+            pattern = regex.compile(rule.regex, _FLAGS)
+        except (re.error, regex.error) as exc:
+            raise FixtureError(f"invalid regex {rule.regex!r}: {exc}", where) from None
+        except RecursionError:
+            raise FixtureError(f"invalid regex {_short(rule.regex)!r}: nested too deeply",
+                               where) from None
+        why = _backtracking(parsed)
+        if why is not None:
+            raise FixtureError(
+                f"regex {_short(rule.regex)!r} can take exponential time: {why}; make the "
+                "repetition unambiguous, or atomic with (?>...) or a possessive quantifier "
+                "such as ++", where)
+        return _Rule({"regex": rule.regex}, pattern)
     words = rule.split()
     if not words:
         raise FixtureError("an output rule must not be empty", loc)
@@ -902,7 +972,270 @@ def _compile_rule(rule: str | RegexRule, loc: tuple[str | int, ...]) -> _Rule:
     # so that rules like "$100" or "100%" still match.
     head = r"(?<!\w)" if re.match(r"\w", words[0]) else ""
     tail = r"(?!\w)" if re.search(r"\w$", words[-1]) else ""
-    return _Rule(rule, re.compile(head + body + tail, re.IGNORECASE))
+    return _Rule(rule, regex.compile(head + body + tail, _FLAGS), linear=True)
+
+
+# --- the backtracking check ---------------------------------------------------------
+#
+# A backtracking engine takes exponential time when one text can be split among
+# the iterations of a repeat in exponentially many ways and the match then
+# fails. Two shapes make that evident on the parsed pattern:
+#
+#   * a repeat (at most >= 2) whose body can end with a variable-length part
+#     (an inner repeat, an optional, alternatives of different lengths) taking
+#     a character the body can also start with: `(a+)+`, `(a*)*`, `(\w+\s?)+`,
+#     `(a|aa)+`: the inner part can give a character to the next iteration;
+#   * a branch inside a repeat with two alternatives that match the same text:
+#     two that can be empty, or two equal ones: `(a|a)*` (re's parser factors
+#     the common prefix out and leaves two empty alternatives), `(ab|cd|ab)+`.
+#
+# Character sets are compared on a sample alphabet (Latin-1 and Latin
+# Extended-A, a few other scripts, and every character the pattern names), so
+# `\w` overlaps `a` and `[a-z]` overlaps `\d` not. Backreferences, lookarounds
+# and possessive or atomic parts are taken as adding no ambiguity; what the
+# check misses, the timeout still bounds.
+
+_EXTRA_SAMPLES = "\u0391\u03b1\u0416\u0436\u05d0\u0627\u0663\u0966\u4e2d\u3042\u00a0\u2028\u3000" \
+    "\u200b\U0001f600"
+_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+_NONE: frozenset[str] = frozenset()
+
+
+class _Backtracking:
+    """The analysis of one parsed pattern; results per node are memoized by identity."""
+
+    def __init__(self, parsed: Any) -> None:
+        chars = {chr(c) for c in range(0x180)} | set(_EXTRA_SAMPLES)
+        for c in self._named(parsed):
+            chars.update((c, c.lower(), c.upper()))
+        self.samples = frozenset(ch for ch in chars if len(ch) == 1)
+        # memoized per node: (opcode, id of its argument), the nodes kept alive so that
+        # no id is reused; small ints share an id, but then opcode and value agree too
+        self._first: dict[tuple[Any, int], frozenset[str]] = {}
+        self._tail: dict[tuple[Any, int], frozenset[str]] = {}
+        self._null: dict[tuple[Any, int], bool] = {}
+        self._keep: list[Any] = []
+
+    @staticmethod
+    def _named(seq: Any) -> Iterable[str]:
+        """Every character the pattern names literally (range ends included)."""
+        for op, av in seq:
+            if op is _sre.LITERAL or op is _sre.NOT_LITERAL:
+                yield chr(av)
+            elif op is _sre.RANGE:
+                yield chr(av[0])
+                yield chr(av[1])
+            elif op is _sre.IN:
+                yield from _Backtracking._named(av)
+            else:
+                for sub in _Backtracking._children(op, av):
+                    yield from _Backtracking._named(sub)
+
+    @staticmethod
+    def _children(op: Any, av: Any) -> list[Any]:
+        """The sub-sequences of one node."""
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            return [av[2]]
+        if op is _sre.SUBPATTERN:
+            return [av[3]]
+        if op is _sre.ATOMIC_GROUP:
+            return [av]
+        if op is _sre.BRANCH:
+            return list(av[1])
+        if op in (_sre.ASSERT, _sre.ASSERT_NOT):
+            return [av[1]]
+        if op is _sre.GROUPREF_EXISTS:
+            return [p for p in av[1:] if p is not None]
+        return []
+
+    # characters
+
+    def _category(self, name: str) -> frozenset[str]:
+        rx = _CATEGORIES.get(name)
+        if rx is None:  # locale or bytes categories: assume anything
+            return self.samples
+        return frozenset(ch for ch in self.samples if re.fullmatch(rx, ch))
+
+    def _literal(self, code: int) -> frozenset[str]:
+        c = chr(code)
+        folded = c.lower()
+        return frozenset(ch for ch in self.samples if ch == c or ch.lower() == folded)
+
+    def _set(self, items: Any) -> frozenset[str]:
+        out: set[str] = set()
+        negate = False
+        for op, av in items:
+            if op is _sre.NEGATE:
+                negate = True
+            elif op is _sre.LITERAL:
+                out |= self._literal(av)
+            elif op is _sre.RANGE:
+                lo, hi = av
+                out.update(ch for ch in self.samples
+                           if any(len(x) == 1 and lo <= ord(x) <= hi
+                                  for x in (ch, ch.lower(), ch.upper())))
+            elif op is _sre.CATEGORY:
+                out |= self._category(str(av))
+            else:
+                out |= self.samples
+        return self.samples - out if negate else frozenset(out)
+
+    # per node
+
+    def nullable(self, seq: Any) -> bool:
+        return all(self._node_nullable(op, av) for op, av in seq)
+
+    def _node_nullable(self, op: Any, av: Any) -> bool:
+        key = (op, id(av))
+        hit = self._null.get(key)
+        if hit is None:
+            self._keep.append(av)
+            if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+                hit = av[0] == 0 or self.nullable(av[2])
+            elif op in (_sre.SUBPATTERN, _sre.ATOMIC_GROUP):
+                hit = self.nullable(av[3] if op is _sre.SUBPATTERN else av)
+            elif op is _sre.BRANCH:
+                hit = any(self.nullable(alt) for alt in av[1])
+            elif op is _sre.GROUPREF_EXISTS:
+                hit = any(p is None or self.nullable(p) for p in av[1:])
+            else:
+                # zero-width assertions; a backreference is taken as non-empty
+                hit = op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+            self._null[key] = hit
+        return hit
+
+    def first(self, seq: Any) -> frozenset[str]:
+        """The characters a match of `seq` can start with."""
+        out: set[str] = set()
+        for op, av in seq:
+            out |= self._node_first(op, av)
+            if not self._node_nullable(op, av):
+                break
+        return frozenset(out)
+
+    def _node_first(self, op: Any, av: Any) -> frozenset[str]:
+        key = (op, id(av))
+        hit = self._first.get(key)
+        if hit is None:
+            self._keep.append(av)
+            if op is _sre.LITERAL:
+                hit = self._literal(av)
+            elif op is _sre.NOT_LITERAL:
+                hit = self.samples - self._literal(av)
+            elif op is _sre.IN:
+                hit = self._set(av)
+            elif op is _sre.ANY:
+                hit = self.samples
+            elif op in (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT, _sre.GROUPREF):
+                hit = _NONE  # consume nothing, or unknown text
+            else:
+                hit = frozenset().union(*(self.first(sub) for sub in self._children(op, av)))
+            self._first[key] = hit
+        return hit
+
+    def tail(self, seq: Any) -> frozenset[str]:
+        """What a variable-length part at the end of `seq` can start a repetition with:
+        the characters it could give to whatever follows."""
+        out: set[str] = set()
+        for op, av in reversed(list(seq)):
+            out |= self._node_tail(op, av)
+            if not self._node_nullable(op, av):
+                break
+        return frozenset(out)
+
+    def _node_tail(self, op: Any, av: Any) -> frozenset[str]:
+        key = (op, id(av))
+        hit = self._tail.get(key)
+        if hit is None:
+            self._keep.append(av)
+            if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+                lo, hi, body = av
+                hit = self.tail(body) | (self.first(body) if hi > lo else _NONE)
+            elif op is _sre.SUBPATTERN:
+                hit = self.tail(av[3])
+            elif op is _sre.BRANCH:
+                alts = av[1]
+                hit = frozenset().union(*(self.tail(alt) for alt in alts))
+                if len({alt.getwidth() for alt in alts}) > 1:  # alternatives of other lengths
+                    hit |= frozenset().union(*(self.first(alt) for alt in alts))
+            elif op is _sre.GROUPREF_EXISTS:
+                hit = frozenset().union(*(self.tail(p) for p in av[1:] if p is not None))
+            else:
+                # fixed width; or possessive, atomic and lookarounds, which never give
+                # back what they took
+                hit = _NONE
+            self._tail[key] = hit
+        return hit
+
+    # the check
+
+    def check(self, seq: Any) -> str | None:
+        for op, av in seq:
+            if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[1] >= 2:
+                body = av[2]
+                if self.tail(body) & self.first(body):
+                    return ("a quantifier inside a quantifier can split the same text in many "
+                            "ways (like (a+)+ or (\\w+\\s?)+)")
+                if self._ambiguous_branch(body):
+                    return ("alternatives inside a repeat can match the same text "
+                            "(like (a|a)* or (a|)+)")
+            for sub in self._children(op, av):
+                why = self.check(sub)
+                if why is not None:
+                    return why
+        return None
+
+    def _ambiguous_branch(self, seq: Any) -> bool:
+        for op, av in seq:
+            if op is _sre.BRANCH:
+                alts = av[1]
+                if sum(1 for alt in alts if self.nullable(alt)) >= 2:
+                    return True
+                shapes = [repr(alt.data) for alt in alts]
+                if len(set(shapes)) < len(shapes) or self._same_text(alts):
+                    return True
+            # possessive and atomic parts, and lookarounds, never try another way
+            if op in (_sre.POSSESSIVE_REPEAT, _sre.ATOMIC_GROUP, _sre.ASSERT, _sre.ASSERT_NOT):
+                continue
+            if any(self._ambiguous_branch(sub) for sub in self._children(op, av)):
+                return True
+        return False
+
+
+    def _same_text(self, alts: Any) -> bool:
+        """Whether two alternatives made of single characters, of one length, can
+        match the same text: every position overlaps, like `\\wa|a\\w`. Two of only
+        literals can do so only when equal, which `_ambiguous_branch` sees first, so
+        each pair compared holds a class (word lists cost nothing)."""
+        by_length: dict[int, list[tuple[list[frozenset[str]], bool]]] = {}
+        for alt in alts:
+            positions: list[frozenset[str]] = []
+            literal = True
+            for op, av in alt:
+                if op not in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN, _sre.ANY):
+                    break
+                literal = literal and op is _sre.LITERAL
+                positions.append(self._node_first(op, av))
+            else:
+                if positions:
+                    by_length.setdefault(len(positions), []).append((positions, literal))
+        for group in by_length.values():
+            for n, (a, a_literal) in enumerate(group):
+                if a_literal:
+                    continue
+                for m, (b, _) in enumerate(group):
+                    if m != n and all(x & y for x, y in zip(a, b, strict=True)):
+                        return True
+        return False
+
+
+def _backtracking(parsed: Any) -> str | None:
+    """Why the parsed pattern backtracks catastrophically, None when no evident reason."""
+    try:
+        return _Backtracking(parsed).check(parsed)
+    except RecursionError:
+        return "it is nested too deeply to be checked"
 
 
 def _rule_text(source: str | dict[str, str]) -> str:
@@ -912,6 +1245,48 @@ def _rule_text(source: str | dict[str, str]) -> str:
 def _excerpt(text: str, start: int, end: int) -> str:
     lo, hi = max(0, start - 30), min(len(text), end + 30)
     return ("..." if lo else "") + text[lo:hi] + ("..." if hi < len(text) else "")
+
+
+class _Unfinished(Exception):
+    """A search that ran out of time: the regex timeout, or the judging deadline."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def _count(pattern: Any, text: str, *, concurrent: bool, timeout: float) -> int:
+    return sum(1 for _ in pattern.finditer(text, concurrent=concurrent, timeout=timeout))
+
+
+def _search(view: _View, r: _Rule, text: str) -> Any:
+    if r.linear:
+        return r.pattern.search(text)
+    return _bounded(view, r.pattern.search, text)
+
+
+def _bounded(view: _View, run: Callable[..., Any], *args: Any) -> Any:
+    """`run(*args)` with the per-search timeout, cut to what is left of the deadline.
+
+    `concurrent=True` lets go of the GIL while matching, so judges on other
+    threads go on meanwhile (the text is an immutable str).
+    """
+    left = view.deadline - time.monotonic()
+    timeout = min(view.regex_timeout_s, left)
+    if timeout <= 0:
+        raise _Unfinished(f"was not run: the judging deadline of {view.deadline_s:g} s had passed")
+    try:
+        return run(*args, concurrent=True, timeout=timeout)
+    except TimeoutError:
+        if timeout < view.regex_timeout_s:
+            raise _Unfinished(f"did not finish before the judging deadline of "
+                              f"{view.deadline_s:g} s") from None
+        raise _Unfinished(f"did not finish within {timeout:g} s") from None
+
+
+def _unjudged_rule(kind: str, r: _Rule, why: str) -> Violation:
+    return Violation(kind, f"{_rule_text(r.source)} {why}: cannot be judged", expected=r.source,
+                     actual=None, details={"judged": False})
 
 
 def _output(must: list[_Rule], must_not: list[_Rule]) -> Check:
@@ -925,14 +1300,28 @@ def _output(must: list[_Rule], must_not: list[_Rule]) -> Check:
                 actual=None))
             return
         for r in must:
-            if r.pattern.search(text) is None:
+            try:
+                found = _search(view, r, text)
+            except _Unfinished as exc:
+                out.append(_unjudged_rule("output_missing", r, exc.why))
+                continue
+            if found is None:
                 out.append(Violation(
                     "output_missing", f"output does not contain {_rule_text(r.source)}",
                     expected=r.source, actual=_short(text, 200)))
         for r in must_not:
-            m = r.pattern.search(text)
+            try:
+                m = _search(view, r, text)
+            except _Unfinished as exc:  # it may match: the output is not shown clean
+                out.append(_unjudged_rule("output_contains", r, exc.why))
+                continue
             if m is not None:
-                count = sum(1 for _ in r.pattern.finditer(text))
+                count: int | None
+                try:
+                    count = (sum(1 for _ in r.pattern.finditer(text)) if r.linear
+                             else _bounded(view, _count, r.pattern, text))
+                except _Unfinished:
+                    count = None  # the violation stands; only the count is unknown
                 out.append(Violation(
                     "output_contains", f"output contains forbidden {_rule_text(r.source)} at "
                     f"character {m.start()}: {_short(m.group(0))!r}", expected=r.source,
@@ -945,45 +1334,213 @@ def _output(must: list[_Rule], must_not: list[_Rule]) -> Check:
 # --------------------------------------------------------------------------- budgets
 
 
-def _tokens(run: Run) -> tuple[float | None, str]:
-    if run.input_tokens is not None or run.output_tokens is not None:
-        return (run.input_tokens or 0) + (run.output_tokens or 0), "run"
+@dataclass(slots=True)
+class _Reading:
+    """A budget's measurement of a run: the value (None: not measured), where it
+    came from, and every value met on the way that cannot be trusted."""
+
+    value: float | None = None
+    source: str = ""
+    problems: list[tuple[int | None, str, str]] | None = None  # (span index, field, why)
+
+    def refuse(self, span_index: int | None, field: str, why: str) -> None:
+        if self.problems is None:
+            self.problems = []
+        elif any(p[0] == span_index and p[1] == field for p in self.problems):
+            return  # "abc" was stored as NaN: say so once, with what was recorded
+        self.problems.append((span_index, field, why))
+
+
+def _wrong(value: Any) -> str | None:
+    """Why a recorded cost or count cannot be judged (None: a finite number >= 0).
+
+    Every test is written so that NaN lands on the failing side.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"is {describe(value)}, not a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "is NaN" if value != value else f"is infinite ({value!r})"
+    if not value >= 0:
+        return f"is negative ({_num(value)})"
+    return None
+
+
+def _wrong_time(t: Any) -> str | None:
+    """Why a recorded time cannot be used (None: a finite number, of any sign)."""
+    if isinstance(t, bool) or not isinstance(t, int | float):
+        return f"is {describe(t)}, not a time"
+    if isinstance(t, float) and not math.isfinite(t):
+        return "is NaN" if t != t else f"is infinite ({t!r})"
+    return None
+
+
+def _good_time(t: Any) -> bool:
+    """A finite number; the float test first, as times nearly always are floats."""
+    if type(t) is float:
+        return -_FLOAT_MAX <= t <= _FLOAT_MAX
+    return _wrong_time(t) is None
+
+
+def _num(value: float) -> str:
+    """A number for a message; `:g` of an int beyond a double's range raises."""
+    if isinstance(value, int) and value.bit_length() > 1000:
+        return describe(value)
+    return f"{value:g}"
+
+
+def _evidence(value: float) -> float | str:
+    """A number for the evidence: orjson refuses integers beyond 64 bits."""
+    if isinstance(value, int) and not -2**63 <= value < 2**64:
+        return float(value) if value.bit_length() <= 1000 else describe(value)
+    return value
+
+
+def _recorded(run: Run, fields: tuple[str, ...], reading: _Reading) -> None:
+    """The measurements the run recorded as non-numbers (see `evalloop.runs`)."""
+    for u in run.unjudged():
+        if u.field in fields:
+            what = "count" if u.field in COUNT_FIELDS else "number"
+            reading.refuse(u.span_index, u.field, f"is {u.raw}, not a {what}")
+
+
+def _tokens(run: Run) -> _Reading:
+    """The run's token total, else the sum over its spans; every span's counts are
+    checked either way, since importers sum the run's total from them."""
+    reading = _Reading()
+    _recorded(run, COUNT_FIELDS, reading)
+    for field in COUNT_FIELDS:
+        value = getattr(run, field)
+        if value is not None and (why := _wrong(value)) is not None:
+            reading.refuse(None, field, why)
     total, seen = 0, False
-    for s in run.spans:
-        if s.input_tokens is not None or s.output_tokens is not None:
-            total += (s.input_tokens or 0) + (s.output_tokens or 0)
-            seen = True
-    return (total, "spans") if seen else (None, "")
+    for i, s in enumerate(run.spans):
+        a, b = s.input_tokens, s.output_tokens
+        if a is None and b is None:
+            continue
+        seen = True
+        # the common case first, without a call: counts that are ints >= 0
+        if (a is None or (type(a) is int and a >= 0)) and (b is None or (type(b) is int and b >= 0)):
+            total += (a or 0) + (b or 0)
+            continue
+        for field, value in (("input_tokens", a), ("output_tokens", b)):
+            if value is not None:
+                if (why := _wrong(value)) is not None:
+                    reading.refuse(i, field, why)
+                else:
+                    total += value
+    if run.input_tokens is not None or run.output_tokens is not None:
+        reading.value, reading.source = (run.input_tokens or 0) + (run.output_tokens or 0), "run"
+    elif seen:
+        reading.value, reading.source = total, "spans"
+    return reading
 
 
-def _cost(run: Run) -> tuple[float | None, str]:
+_FLOAT_MAX = sys.float_info.max
+
+
+def _cost(run: Run) -> _Reading:
+    """The run's cost, else the sum over its spans; every span's cost is checked."""
+    reading = _Reading()
+    _recorded(run, ("cost_usd",), reading)
+    if run.cost_usd is not None and (why := _wrong(run.cost_usd)) is not None:
+        reading.refuse(None, "cost_usd", why)
+    total, seen = 0.0, False
+    for i, s in enumerate(run.spans):
+        c = s.cost_usd
+        if c is None:
+            continue
+        seen = True
+        if type(c) is float and 0.0 <= c <= _FLOAT_MAX:  # finite, >= 0; NaN fails it
+            total += c
+        elif (why := _wrong(c)) is not None:
+            reading.refuse(i, "cost_usd", why)
+        else:
+            total += c
     if run.cost_usd is not None:
-        return run.cost_usd, "run"
-    costs = [s.cost_usd for s in run.spans if s.cost_usd is not None]
-    return (sum(costs), "spans") if costs else (None, "")
+        reading.value, reading.source = run.cost_usd, "run"
+    elif seen:
+        reading.value, reading.source = total, "spans"
+    return reading
 
 
-def _latency(run: Run) -> tuple[float | None, str]:
-    if run.latency_ms is not None:
-        return run.latency_ms, "run"
-    starts = [s.start_ms for s in run.spans if s.start_ms is not None]
-    ends = [s.end_ms for s in run.spans if s.end_ms is not None]
-    if starts and ends:
-        return max(ends) - min(starts), "spans"
-    return None, ""
+def _latency(run: Run) -> _Reading:
+    """The run's latency, else the spans' extent (first start to last end).
+
+    Unlike tokens and cost, span times are only checked when they are the
+    measurement: the run's own latency (the harness's clock, a trace's root
+    span) is not made of them.
+    """
+    reading = _Reading()
+    latency = run.latency_ms
+    if latency is not None:  # "abc" was stored as NaN, so it takes this way too
+        _recorded(run, ("latency_ms",), reading)
+        if (why := _wrong(latency)) is not None:
+            reading.refuse(None, "latency_ms", why + (": the run ends before it starts"
+                                                      if latency < 0 else ""))
+        reading.value, reading.source = latency, "run"
+        return reading
+    _recorded(run, ("start_ms", "end_ms"), reading)
+    first, last = math.inf, -math.inf
+    for i, s in enumerate(run.spans):
+        start, end = s.start_ms, s.end_ms
+        # Times may be negative (relative to some origin); they must be finite, and
+        # a span must not end before it starts. The chained comparison fails NaN.
+        if start is not None:
+            if _good_time(start):
+                first = min(first, start)
+            else:
+                reading.refuse(i, "start_ms", _wrong_time(start) or "is not a time")
+                start = None  # not compared with the end below
+        if end is None:
+            continue
+        if not _good_time(end):
+            reading.refuse(i, "end_ms", _wrong_time(end) or "is not a time")
+            continue
+        last = max(last, end)
+        if start is not None and not end >= start:
+            reading.refuse(i, "end_ms", f"({_num(end)}) is before its start_ms "
+                           f"({_num(start)}): the span ends before it starts")
+    if first != math.inf and last != -math.inf:
+        if not last >= first and not reading.problems:  # else a span said why already
+            reading.refuse(None, "latency_ms", f"would be negative: the spans' last end "
+                           f"({_num(last)}) is before their first start ({_num(first)})")
+        reading.value, reading.source = last - first, "spans"
+    return reading
 
 
 def _measured(kind: str, label: str, limit: float,
-              measure: Callable[[Run], tuple[float | None, str]]) -> Check:
+              measure: Callable[[Run], _Reading]) -> Check:
     def check(view: _View, out: list[Violation]) -> None:
-        value, source = measure(view.run)
+        run = view.run
+        reading = measure(run)
+        problems = reading.problems
+        if problems:
+            # A broken measurement fails the budget whatever the others say: the
+            # total it belongs to cannot be trusted either. Spans first: a run's
+            # total is most often summed from them, so they are where it broke.
+            problems.sort(key=lambda p: p[0] is None)
+            index, field, why = problems[0]
+            span = run.spans[index] if index is not None and index < len(run.spans) else None
+            where = "the run" if span is None else f"span {index} ({span.type}:{span.name})"
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            shown = [f"{name} of {'the run' if i is None else f'span {i}'} {w}"
+                     for i, name, w in problems[:20]]
+            out.append(Violation(
+                kind, f"budget cannot be judged: {field} of {where} {why}{more}; the budget is "
+                f"{label} <= {_num(limit)}", expected=_evidence(limit), actual=why,
+                details={"judged": False, "field": field, "problems": shown,
+                         "run_source": run.source},
+                **(_at(index, span) if span is not None and index is not None else {})))
+            return
+        value = reading.value
         if value is None:
-            out.append(Violation(kind, f"budget {label} <= {limit:g}, but the run does not "
-                                 f"record {label}: not measured", expected=limit, actual=None,
-                                 details={"measured": False}))
-        elif value > limit:
-            out.append(Violation(kind, f"{label} {value:g} exceeds the budget of {limit:g}",
-                                 expected=limit, actual=value, details={"source": source}))
+            out.append(Violation(kind, f"budget {label} <= {_num(limit)}, but the run does not "
+                                 f"record {label}: not measured", expected=_evidence(limit),
+                                 actual=None, details={"measured": False}))
+        elif not value <= limit:  # the form in which NaN fails, should one get here
+            out.append(Violation(kind, f"{label} {_num(value)} exceeds the budget of "
+                                 f"{_num(limit)}", expected=_evidence(limit),
+                                 actual=_evidence(value), details={"source": reading.source}))
     return check
 
 
@@ -1066,6 +1623,14 @@ def _run_error(view: _View, out: list[Violation]) -> None:
                              "recorded", actual=None))
 
 
+def _late(view: _View, out: list[Violation], left: int) -> None:
+    out.append(Violation(
+        "run_error", f"judging did not finish within {view.deadline_s:g} s: {left} "
+        f"expectation check{'s' if left != 1 else ''} not run, so the run cannot be judged",
+        actual=None, details={"judged": False, "deadline_s": view.deadline_s,
+                              "checks_not_run": left}))
+
+
 def _expected_loc(fixture: Fixture, name: str) -> tuple[str | int, ...]:
     """Where an expectation sits in the document: top level (seed shape) or under `expected`."""
     return (name,) if getattr(fixture, name, None) is not None else ("expected", name)
@@ -1121,12 +1686,25 @@ class Evaluator:
         self._ref_names = frozenset(r.split(":", 1)[1] for r in refs)
         self._schemas = _SchemaCache()
 
-    def evaluate(self, run: Run, *, tool_schemas: Mapping[str, Any] | None = None) -> Verdict:
-        view = _View(run, self._ref_names)
+    def evaluate(self, run: Run, *, tool_schemas: Mapping[str, Any] | None = None,
+                 deadline_s: float = DEADLINE_S,
+                 regex_timeout_s: float = REGEX_TIMEOUT_S) -> Verdict:
+        """Judge `run`. `deadline_s` bounds the whole evaluation, `regex_timeout_s` each
+        search of an output rule (and counts against the deadline)."""
+        view = _View(run, self._ref_names, deadline_s=deadline_s, regex_timeout_s=regex_timeout_s)
         out: list[Violation] = []
-        for check in self._checks:
+        checks = self._checks
+        for n, check in enumerate(checks):
+            # Checked between checks: the clock costs next to nothing, and a check that
+            # was never started must not count as passed.
+            if n and time.monotonic() > view.deadline:
+                _late(view, out, len(checks) - n + bool(tool_schemas))
+                return Verdict(self.fixture_id, False, out, run.run_id)
             check(view, out)
         if tool_schemas:
+            if time.monotonic() > view.deadline:
+                _late(view, out, 1)
+                return Verdict(self.fixture_id, False, out, run.run_id)
             _schema_violations(view, self._schemas.get(tool_schemas), out)
         return Verdict(self.fixture_id, not out, out, run.run_id)
 
@@ -1154,11 +1732,13 @@ def compile(fixture: Fixture) -> Evaluator:
     return evaluator
 
 
-def evaluate(fixture: Fixture, run: Run, *,
-             tool_schemas: Mapping[str, Any] | None = None) -> Verdict:
+def evaluate(fixture: Fixture, run: Run, *, tool_schemas: Mapping[str, Any] | None = None,
+             deadline_s: float = DEADLINE_S, regex_timeout_s: float = REGEX_TIMEOUT_S) -> Verdict:
     """Judge `run` against `fixture`; see the module docstring for the semantics."""
-    return compile(fixture).evaluate(run, tool_schemas=tool_schemas)
+    return compile(fixture).evaluate(run, tool_schemas=tool_schemas, deadline_s=deadline_s,
+                                     regex_timeout_s=regex_timeout_s)
 
 
-__all__ = ["KINDS", "Evaluator", "FixtureError", "Verdict", "Violation", "compile",
+__all__ = ["DEADLINE_S", "KINDS", "REGEX_TIMEOUT_S", "Evaluator", "FixtureError", "Verdict",
+           "Violation", "compile",
            "error_verdict", "evaluate", "json_contains", "json_equal"]

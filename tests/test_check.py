@@ -198,3 +198,105 @@ def test_hostile_keys_in_a_fixture_are_defused(tmp_path: Path) -> None:
     fixture = write(tmp_path / "f.json", json.dumps({"id": "x", "expected": {"\x1b[2Jbad": 1}}))
     r = run_evalloop("check", str(fixture), str(trace(tmp_path, FIXED)), cwd=tmp_path)
     assert r.returncode == 2 and "\x1b" not in r.stderr and "expected.bad: Extra inputs" in r.stderr
+
+
+# --- issue 9: fail closed on numbers that cannot be judged; nothing hangs ---------------------
+
+BUDGETS = "id: b\nexpected:\n  budget: {max_tokens: 1000, max_cost_usd: 1, max_latency_ms: 60000}\n"
+
+# Native runs whose measurements cannot be judged, and the budget each one fails.
+# Written with Python's json.dumps, which spells a float NaN as NaN, as a run
+# recorded by a Python agent would be.
+BROKEN: list[tuple[str, dict[str, Any], str]] = [
+    ("nan", {"cost_usd": float("nan")}, "budget_cost: budget cannot be judged: cost_usd of the run is NaN"),
+    ("nan-string", {"cost_usd": "NaN"}, "budget_cost: budget cannot be judged: cost_usd of the run is NaN"),
+    ("infinity", {"cost_usd": float("inf")},
+     "budget_cost: budget cannot be judged: cost_usd of the run is infinite (inf)"),
+    ("negative-cost", {"cost_usd": -0.5},
+     "budget_cost: budget cannot be judged: cost_usd of the run is negative (-0.5)"),
+    ("unparseable-cost", {"cost_usd": "abc"},
+     "budget_cost: budget cannot be judged: cost_usd of the run is 'abc', not a number"),
+    ("negative-tokens", {"input_tokens": -3},
+     "budget_tokens: budget cannot be judged: input_tokens of the run is negative (-3)"),
+    ("nan-tokens", {"output_tokens": float("nan")},
+     "budget_tokens: budget cannot be judged: output_tokens of the run is NaN, not a count"),
+    ("unparseable-tokens", {"input_tokens": "abc"},
+     "budget_tokens: budget cannot be judged: input_tokens of the run is 'abc', not a count"),
+    ("negative-latency", {"latency_ms": -1},
+     "budget_latency: budget cannot be judged: latency_ms of the run is negative (-1): the run ends "
+     "before it starts"),
+    ("span-ends-first", {"latency_ms": None, "spans": [span("tool:read_order", start_ms=50, end_ms=10)]},
+     "budget_latency: budget cannot be judged: end_ms of span 0 (tool:read_order) (10) is before its "
+     "start_ms (50): the span ends before it starts"),
+    ("span-cost", {"spans": [span("model:m", cost_usd=float("-inf"))]},
+     "budget_cost: budget cannot be judged: cost_usd of span 0 (model:m) is infinite (-inf)"),
+]
+
+
+def test_broken_measurements_fail_their_budget_through_the_command_line(tmp_path: Path) -> None:
+    fixture = write(tmp_path / "budget.yaml", BUDGETS)
+    fine = {**FIXED, "input_tokens": 10, "output_tokens": 5}
+    r = invoke("check", str(fixture), str(trace(tmp_path, fine)))
+    assert r.exit_code == 0, r.output
+    for name, fields, line in BROKEN:
+        path = write(tmp_path / f"{name}.json", json.dumps({**fine, **fields}))
+        r = invoke("check", str(fixture), str(path))
+        assert r.exit_code == 1, (name, r.output)
+        assert r.output.splitlines()[1].startswith(f"  {line}; the budget is "), (name, r.output)
+        assert r.output.splitlines()[0].endswith(": 1 violation"), (name, r.output)
+        j = invoke("check", str(fixture), str(path), "--format", "json")
+        (v,) = json.loads(j.output)["violations"]
+        assert v["evidence"]["details"]["judged"] is False
+
+
+def test_huge_numbers_neither_pass_nor_crash(tmp_path: Path) -> None:
+    fixture = write(tmp_path / "budget.yaml", BUDGETS)
+    # 30 digits: a valid, absurd count, judged exactly; its evidence stays JSON
+    path = write(tmp_path / "t.json", json.dumps({**FIXED, "input_tokens": 10**30}))
+    r = invoke("check", str(fixture), str(path))
+    assert r.exit_code == 1 and "  budget_tokens: tokens 1e+30 exceeds the budget of 1000" in r.output
+    assert json.loads(invoke("check", str(fixture), str(path), "--format", "json").output)["passed"] is False
+    # 5000 digits: no JSON reader here takes it; one line, exit 2, no traceback
+    for name, text in (
+            ("native.json", '{"output": "x", "input_tokens": ' + "9" * 5000 + "}"),
+            ("otlp.json", '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "0af7651916cd43dd8448eb'
+                          '211c80319c", "spanId": "a000000000000001", "name": "chat m", "startTimeUnixNano": '
+                          + "9" * 5000 + "}]}]}]}"),
+            ("anyagent.jsonl", '{"spans": [{"name": "x", "context": {"trace_id": 1, "span_id": 1}, '
+                               '"attributes": {}}], "final_output": "x"}\n'
+                               '{"spans": [{"name": "x", "context": {"trace_id": ' + "9" * 5000
+                               + ', "span_id": 1}, "attributes": {}}], "final_output": "x"}\n')):
+        path = write(tmp_path / name, text)
+        p = run_evalloop("check", str(fixture), str(path), cwd=tmp_path)
+        assert p.returncode == 2, (name, p.stdout, p.stderr)
+        assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, (name, p.stderr)
+        assert p.stderr.startswith(f"evalloop: error: {path}:") and "not JSON" in p.stderr, p.stderr
+
+
+CATASTROPHIC_RULES = "    - {regex: '(a+)+$'}\n"
+
+
+def test_a_catastrophic_regex_is_refused_by_check_and_validate(repo: Path) -> None:
+    text = ("id: rx\nowner: my-team\nseverity: warning\ncreated_at: 2026-01-01\ninput: {user_message: hi}\n"
+            "expected:\n  output_must_not_contain:\n" + CATASTROPHIC_RULES)
+    fixture = write(repo / "fixtures/rx.yaml", text)
+    r = invoke("check", str(fixture), str(trace(repo, {**FIXED, "output": "a" * 40 + "b"})))
+    assert r.exit_code == 2
+    assert r.output.startswith(f"evalloop: error: {fixture}:8:15: invalid fixture: regex '(a+)+$' can take "
+                               "exponential time: a quantifier inside a quantifier")
+    assert r.output.count("\n") == 1
+    out = [ln for ln in invoke("validate").output.splitlines() if "SCH002" in ln]
+    assert len(out) == 1 and out[0].startswith(
+        "fixtures/rx.yaml:8:15: SCH002 expected.output_must_not_contain.0.regex: regex '(a+)+$' can take "
+        "exponential time")
+
+
+def test_a_slow_regex_the_check_misses_times_out_as_a_violation(tmp_path: Path) -> None:
+    # A backreference hides the ambiguity from the compile-time check; the
+    # search is stopped after 1 s and the rule fails instead of passing or hanging.
+    fixture = write(tmp_path / "slow.yaml", "id: slow\nexpected:\n  output_must_not_contain:\n"
+                    "    - {regex: '^(a)(?:\\1|a)+$'}\n")
+    r = invoke("check", str(fixture), str(trace(tmp_path, {**FIXED, "output": "a" * 40 + "b"})))
+    assert r.exit_code == 1, r.output
+    assert "  output_contains: regex '^(a)(?:\\\\1|a)+$' did not finish within 1 s: cannot be judged" \
+        in r.output.splitlines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -784,3 +785,117 @@ def test_forced_format_that_does_not_fit(tmp_path: Path) -> None:
 
 def test_formats_tuple() -> None:
     assert FORMATS == ("native", "otlp", "openinference", "jaeger", "any_agent")
+
+
+# --- issue 9: measurements that are not numbers, numbers no reader takes ----------------------
+
+def _budget_messages(run: Run, **limits: Any) -> list[str]:
+    from evalloop.fixtures import Fixture
+    from evalloop.trajectory import evaluate
+    fx = Fixture.model_validate({"id": "b", "expected": {"budget": limits}})
+    return [v.message for v in evaluate(fx, run).violations]
+
+
+@pytest.mark.parametrize(("value", "raw"), [
+    ({"stringValue": "Infinity"}, "'Infinity'"),
+    ({"stringValue": "NaN"}, "'NaN'"),
+    ({"stringValue": "abc"}, "'abc'"),
+    ({"doubleValue": 1.5}, "1.5"),
+    ({"intValue": "9" * 5000}, "'9999999999999999999999999999999999999...' (5000 characters)"),
+])
+def test_token_counts_that_are_not_counts_cannot_be_judged(tmp_path: Path, value: dict[str, Any],
+                                                           raw: str) -> None:
+    sp = model_span(TRACE_A, "a000000000000001", None, start_ms=0, tokens=None)
+    sp["attributes"] += [{"key": "gen_ai.usage.input_tokens", "value": value},
+                         kv("gen_ai.usage.output_tokens", 7)]
+    (run,) = load_runs(write(tmp_path, otlp(sp)))
+    assert run.spans[0].input_tokens is None and run.spans[0].output_tokens == 7
+    assert [tuple(u) for u in run.unjudged()] == [("input_tokens", 0, raw)]
+    (msg,) = _budget_messages(run, max_tokens=100)
+    assert msg.startswith(f"budget cannot be judged: input_tokens of span 0 (model:chat) is {raw}, not a "
+                          "count"), msg
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ({"stringValue": "Infinity"}, "is infinite (inf)"),
+    ({"stringValue": "NaN"}, "is NaN"),
+    ({"doubleValue": -0.25}, "is negative (-0.25)"),
+    ({"stringValue": "abc"}, "is 'abc', not a number"),
+])
+def test_costs_that_are_not_costs_cannot_be_judged(tmp_path: Path, value: dict[str, Any],
+                                                   why: str) -> None:
+    sp = model_span(TRACE_A, "a000000000000001", None, start_ms=0, tokens=(1, 1))
+    cheap = model_span(TRACE_A, "a000000000000002", None, start_ms=20, tokens=(1, 1),
+                       **{"gen_ai.usage.cost": 0.01})
+    sp["attributes"].append({"key": "gen_ai.usage.cost", "value": value})
+    (run,) = load_runs(write(tmp_path, otlp(sp, cheap)))
+    # never a passing number, neither on the span nor in the run's total
+    msgs = _budget_messages(run, max_cost_usd=1)
+    assert len(msgs) == 1 and msgs[0].startswith("budget cannot be judged: cost_usd of ")
+    assert msgs[0].startswith(f"budget cannot be judged: cost_usd of span 0 (model:chat) {why}"), msgs
+
+
+@pytest.mark.parametrize(("start", "end", "why"), [
+    ("abc", str(T0 + 5_000_000), "latency_ms of the run is NaN"),
+    (str(T0 + 5_000_000), str(T0), "latency_ms of the run is negative (-5): the run ends before it starts"),
+    ("9" * 5000, str(T0), "latency_ms of the run is infinite (-inf)"),
+    ([1, 2], str(T0), "latency_ms of the run is NaN"),
+])
+def test_span_times_that_cannot_be_read_import_and_fail_the_latency_budget(
+        tmp_path: Path, start: Any, end: str, why: str) -> None:
+    sp = model_span(TRACE_A, "a000000000000001", None, start_ms=0, tokens=(1, 1))
+    sp["startTimeUnixNano"], sp["endTimeUnixNano"] = start, end
+    (run,) = load_runs(write(tmp_path, otlp(sp)))
+    assert run.input_tokens == 1  # the rest of the span still counts
+    (msg,) = _budget_messages(run, max_latency_ms=1000)
+    assert msg.startswith(f"budget cannot be judged: {why}"), msg
+
+
+def test_jaeger_and_any_agent_times_that_cannot_be_read(tmp_path: Path) -> None:
+    jaeger = {"data": [{"traceID": "t1", "spans": [{
+        "traceID": "t1", "spanID": "s1", "operationName": "chat m", "startTime": "soon",
+        "duration": 5, "tags": [{"key": "gen_ai.operation.name", "type": "string", "value": "chat"},
+                                {"key": "gen_ai.usage.input_tokens", "type": "int64", "value": "9" * 5000}]}]}]}
+    (run,) = load_runs(write(tmp_path, jaeger, "jaeger.json"))
+    msgs = _budget_messages(run, max_latency_ms=10, max_tokens=10)
+    assert [m.split(":")[0] for m in msgs] == ["budget cannot be judged"] * 2, msgs
+    any_agent = {"spans": [{"name": "call_llm m", "context": {"trace_id": 1, "span_id": 2},
+                            "start_time": "yesterday", "end_time": 5_000_000,
+                            "attributes": {"gen_ai.operation.name": "call_llm",
+                                           "gen_ai.usage.input_cost": "free",
+                                           "gen_ai.usage.output_cost": 0.01}}],
+                 "final_output": "x"}
+    (run,) = load_runs(write(tmp_path, any_agent, "any.json"))
+    assert math.isnan(run.spans[0].start_ms or 0.0) and math.isnan(run.spans[0].cost_usd or 0.0)
+    msgs = _budget_messages(run, max_cost_usd=1)
+    # (the one more: the run's total, summed from it, is NaN too)
+    assert msgs == ["budget cannot be judged: cost_usd of span 0 (model:m) is 'free', not a number "
+                    "(and 1 more); the budget is cost_usd <= 1"]
+
+
+def test_nan_and_infinity_as_python_writes_them_are_read(tmp_path: Path) -> None:
+    # json.dumps writes NaN and Infinity; orjson refuses them. Such a run is read,
+    # and its budget cannot be judged, rather than the file being "not JSON".
+    text = json.dumps({**NATIVE, "cost_usd": float("nan"), "latency_ms": float("inf")})
+    (run,) = load_runs(write(tmp_path, text))
+    assert math.isnan(run.cost_usd or 0.0) and run.latency_ms == math.inf
+    lines = write(tmp_path, json.dumps(NATIVE) + "\n" + text + "\n", "runs.jsonl")
+    assert len(load_runs(lines)) == 2
+    # ... and only them: a lone surrogate is still refused with orjson's message
+    with pytest.raises(EvalloopError, match="not JSON"):
+        load_runs(write(tmp_path, '{"output": "\\ud800", "cost_usd": NaN}'))
+
+
+@pytest.mark.parametrize("text", [
+    '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "t", "startTimeUnixNano": '
+    + "9" * 5000 + "}]}]}]}",
+    '{"output": "x", "cost_usd": NaN, "input_tokens": ' + "9" * 5000 + "}",
+    '{"spans": [{"name": "x", "context": {"trace_id": 1}}], "final_output": "x"}\n'
+    '{"spans": [{"name": "x", "context": {"trace_id": ' + "9" * 5000 + "}}], \"final_output\": \"x\"}\n",
+])
+def test_a_5000_digit_number_is_a_one_line_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(EvalloopError) as err:
+        load_runs(path)
+    assert "not JSON" in err.value.message and "\n" not in str(err.value)
+    assert err.value.path == str(path)

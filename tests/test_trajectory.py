@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from evalloop.fixtures import Fixture
-from evalloop.runs import Run
+from evalloop.runs import Run, Span
 from evalloop.trajectory import KINDS, FixtureError, Verdict, compile, error_verdict, evaluate
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -410,6 +411,65 @@ def test_invalid_regex_is_a_fixture_error_with_its_location() -> None:
     assert exc.value.loc == ("output_must_not_contain", 0, "regex")
 
 
+# Patterns the compile-time check refuses: each can split one text among the
+# iterations of a repeat in exponentially many ways.
+CATASTROPHIC = [r"(a+)+$", r"(a*)*", r"(\w+\s?)+$", r"(a|a)*", r"(a|aa)+$", r"(ab|cd|ab)+",
+                r"(?:a(?=a)|a)+$", r"(\d+\.?)+", r"(?:\S+\s*)+$", r"(?:/[\w./-]*)*x", r"(x(a|a))*",
+                r"(a+){3}", r"(?:\wa|a\w)+$", r"((?:a|b)+c?)+"]
+# ... and patterns it leaves alone: repetitions whose iterations cannot share text.
+UNAMBIGUOUS = [r"ticket\s+#\d+", r"refund(ed)?\b", r"\b(?:approved|granted)\b", r"(ab+)+",
+               r"(\d+\.)+\d+", r"(\d{3}-){2}\d{4}", r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$", r"(\s+\w+)*",
+               r"(?:foo|bar|baz)+", r"(?:a|ab)+", r"(a++)+", r"(?>a+)+", r"[a-zA-Z]+", r"(\w|\d)+",
+               r"(\s*,\s*\w+)*", r"x{2,5}y", r"(?:\da|b\d)+", "(?:" + "|".join(f"w{i}" for i in range(300)) + ")+"]
+# A pattern the check cannot see through (a backreference) that still backtracks
+# exponentially on this text: the timeout is what bounds it.
+SLOW = r"^(a)(?:\1|a)+$"
+SLOW_TEXT = "a" * 40 + "b"
+
+
+@pytest.mark.parametrize("pattern", CATASTROPHIC)
+def test_catastrophic_regex_is_refused_when_compiling(pattern: str) -> None:
+    with pytest.raises(FixtureError) as exc:
+        compile(fixture(output_must_not_contain=["fine", {"regex": pattern}]))
+    assert exc.value.loc == ("expected", "output_must_not_contain", 1, "regex")
+    assert "can take exponential time" in exc.value.message
+
+
+@pytest.mark.parametrize("pattern", UNAMBIGUOUS)
+def test_unambiguous_regex_compiles(pattern: str) -> None:
+    compile(fixture(output_must_contain=[{"regex": pattern}]))
+
+
+def test_a_regex_that_does_not_finish_is_a_violation_not_a_pass_or_a_hang() -> None:
+    compile(fixture(output_must_contain=[{"regex": SLOW}]))  # not seen by the check
+    r = run("tool:a", output=SLOW_TEXT)
+    for key, kind in (("output_must_contain", "output_missing"),
+                      ("output_must_not_contain", "output_contains")):
+        (x,) = only(evaluate(fixture(**{key: [{"regex": SLOW}]}), r, regex_timeout_s=0.05), kind)
+        assert x.message == f"regex {SLOW!r} did not finish within 0.05 s: cannot be judged"
+        assert x.details == {"judged": False} and x.expected == {"regex": SLOW}
+
+
+def test_the_judging_deadline_bounds_the_regex_timeouts_and_the_checks_after_them() -> None:
+    fx = fixture(output_must_not_contain=[{"regex": SLOW}, {"regex": SLOW}], budget={"max_tokens": 5})
+    v = evaluate(fx, run("tool:a", output=SLOW_TEXT), deadline_s=0.05, regex_timeout_s=60)
+    first, second, late = v.violations
+    assert first.message.endswith("did not finish before the judging deadline of 0.05 s: "
+                                  "cannot be judged")
+    assert second.message.endswith("was not run: the judging deadline of 0.05 s had passed: "
+                                   "cannot be judged")
+    assert late.kind == "run_error" and late.details["checks_not_run"] == 1
+    assert late.message == ("judging did not finish within 0.05 s: 1 expectation check not run, "
+                            "so the run cannot be judged")
+
+
+def test_phrase_rules_are_not_regexes() -> None:
+    # A phrase is escaped, so regex syntax in it is text: it can neither fail to
+    # compile nor backtrack.
+    fx = fixture(output_must_contain=["(a+)+ costs $5"])
+    assert evaluate(fx, run("tool:a", output="It says (A+)+ costs $5.")).passed
+
+
 # ----------------------------------------------------------------------------- budgets
 
 
@@ -461,6 +521,80 @@ def test_budgets_fall_back_to_span_measurements() -> None:
     assert v.kinds() == ["budget_tokens", "budget_cost", "budget_latency"]
     assert [x.actual for x in v.violations] == [120, 0.06, 25000]
     assert all(x.details == {"source": "spans"} for x in v.violations)
+
+
+# Measurements that cannot be judged, as a native run records them: (budget,
+# run fields, what the message names). Each fails the budget, none passes it.
+UNJUDGEABLE: list[tuple[dict[str, Any], dict[str, Any], str]] = [
+    ({"max_cost_usd": 1}, {"cost_usd": "NaN"}, "cost_usd of the run is NaN"),
+    ({"max_cost_usd": 1}, {"cost_usd": "Infinity"}, "cost_usd of the run is infinite (inf)"),
+    ({"max_cost_usd": 1}, {"cost_usd": "-Infinity"}, "cost_usd of the run is infinite (-inf)"),
+    ({"max_cost_usd": 1}, {"cost_usd": -0.01}, "cost_usd of the run is negative (-0.01)"),
+    ({"max_cost_usd": 1}, {"cost_usd": "abc"}, "cost_usd of the run is 'abc', not a number"),
+    ({"max_cost_usd": 1}, {"cost_usd": True}, "cost_usd of the run is true, not a number"),
+    ({"max_cost_usd": 1}, {"cost_usd": 10**400}, "cost_usd of the run is an integer of about 401 "
+                                                 "digits, not a number"),
+    ({"max_tokens": 100}, {"input_tokens": -1}, "input_tokens of the run is negative (-1)"),
+    ({"max_tokens": 100}, {"output_tokens": "abc"}, "output_tokens of the run is 'abc', not a count"),
+    ({"max_tokens": 100}, {"input_tokens": 1.5}, "input_tokens of the run is 1.5, not a count"),
+    ({"max_tokens": 100}, {"input_tokens": "Infinity"}, "input_tokens of the run is 'Infinity', "
+                                                        "not a count"),
+    ({"max_tokens": 100}, {"input_tokens": "9" * 5000},
+     "input_tokens of the run is '9999999999999999999999999999999999999...' (5000 characters), "
+     "not a count"),
+    ({"max_latency_ms": 10}, {"latency_ms": -5}, "latency_ms of the run is negative (-5): the run "
+                                                 "ends before it starts"),
+    ({"max_latency_ms": 10}, {"latency_ms": "nan"}, "latency_ms of the run is NaN"),
+    ({"max_latency_ms": 10}, {"spans": [span("tool:a", start_ms=9, end_ms=2)]},
+     "end_ms of span 0 (tool:a) (2) is before its start_ms (9): the span ends before it starts"),
+    ({"max_latency_ms": 10}, {"spans": [span("tool:a", start_ms="soon", end_ms=2)]},
+     "start_ms of span 0 (tool:a) is 'soon', not a number"),
+    ({"max_latency_ms": 10}, {"spans": [span("tool:a", start_ms=100), span("tool:b", end_ms=50)]},
+     "latency_ms of the run would be negative: the spans' last end (50) is before their first "
+     "start (100)"),
+    # a broken span fails the budget even when the run's total looks fine: importers
+    # sum the total from the spans, and -5 + 6 is a total that passes
+    ({"max_cost_usd": 1}, {"cost_usd": 0.5, "spans": [span("model:m", cost_usd=-5),
+                                                      span("model:m", cost_usd=6)]},
+     "cost_usd of span 0 (model:m) is negative (-5)"),
+    ({"max_tokens": 100}, {"spans": [span("model:m", input_tokens=5, output_tokens="many")]},
+     "output_tokens of span 0 (model:m) is 'many', not a count"),
+]
+
+
+@pytest.mark.parametrize(("limits", "fields", "named"), UNJUDGEABLE)
+def test_budgets_fail_closed_on_measurements_that_cannot_be_judged(
+        limits: dict[str, Any], fields: dict[str, Any], named: str) -> None:
+    r = Run.model_validate({"spans": [span("tool:a")], **fields})
+    (x,) = evaluate(budget(**limits), r).violations
+    assert x.kind.startswith("budget_")
+    assert x.message.startswith(f"budget cannot be judged: {named}"), x.message
+    assert x.details["judged"] is False
+    json.loads(evaluate(budget(**limits), r).to_json())  # the evidence stays JSON
+
+
+def test_nan_cannot_pass_a_budget_even_unvalidated() -> None:
+    # Comparisons with NaN are false both ways: `value > limit` would let it pass.
+    for fields in ({"cost_usd": math.nan}, {"latency_ms": math.nan},
+                   {"spans": [Span(type="model", name="m", cost_usd=math.nan)]}):
+        r = Run.model_construct(**{"spans": [], **fields})
+        v = evaluate(budget(max_cost_usd=1, max_latency_ms=1), r)
+        assert not v.passed and any(x.message.startswith("budget cannot be judged")
+                                    for x in v.violations)
+
+
+def test_a_broken_measurement_another_budget_does_not_read_is_no_violation() -> None:
+    r = Run.model_validate({"spans": [span("tool:a")], "cost_usd": "abc", "input_tokens": 3})
+    assert evaluate(budget(max_tokens=5), r).passed
+    assert r.unjudged()[0].field == "cost_usd"
+
+
+def test_huge_but_exact_token_counts_are_judged() -> None:
+    r = run("tool:a", input_tokens=10**30)
+    (x,) = only(evaluate(budget(max_tokens=100), r), "budget_tokens")
+    assert x.message == "tokens 1e+30 exceeds the budget of 100"
+    assert json.loads(evaluate(budget(max_tokens=100), r).to_json())["violations"][0]["evidence"][
+        "actual"] == 1e30
 
 
 # ----------------------------------------------------------------------------- errors

@@ -232,3 +232,33 @@ def test_json_equal(a: Any, b: Any) -> None:
         assert json_contains(a, a)
         if isinstance(b, dict) and json_contains(a, b) and json_contains(b, a):
             assert json_equal(a, b)
+
+
+def _many(mode: str, specs: list[Spec], cs: list[Call]) -> list[str]:
+    calls_ = [{"name": n} if a is None else {"name": n, "args": a} for n, a in specs]
+    fx = Fixture.model_validate({"id": "p", "expected": {"tool_sequence": {
+        "mode": mode, "calls": calls_, "args": "subset"}}})
+    spans = [{"type": "tool", "name": n, "args": a} for n, a in cs]
+    return [v.message for v in evaluate(fx, Run.model_validate({"spans": spans})).violations]
+
+
+def test_two_hundred_repeated_calls_are_paired_by_maximum_matching() -> None:
+    # 100 specs taking any arguments come first, so the greedy pass hands them the
+    # x=1 calls and leaves the 100 x=1 specs nothing: only an augmenting-path
+    # matching (polynomial, Kuhn) pairs all 200. A search over pairings would
+    # never finish here: 200! orders.
+    specs: list[Spec] = [("a", {})] * 100 + [("a", {"x": 1})] * 100
+    cs: list[Call] = [("a", {"x": 1})] * 100 + [("a", {"x": 2})] * 100
+    for mode in ("unordered", "subset", "superset"):
+        assert _many(mode, specs, cs) == [], mode
+    # One x=1 call short: exactly one spec and one call are left, wherever they sit.
+    cs = [("a", {"x": 2})] * 101 + [("a", {"x": 1})] * 99
+    assert _many("unordered", specs, cs) == [
+        "unordered: expected call #199 a(x=1) is matched by no distinct call of the run",
+        "unordered: call #100 a(x=2) at span 100 matches no distinct expected call"]
+    assert _many("superset", specs, cs) == [
+        "superset: expected call #199 a(x=1) is matched by no distinct call of the run"]
+    # strict and in_order on 200 calls: the alignment is quadratic, not a search
+    assert _many("strict", specs, cs) == [
+        "strict: call #100 at span 100 a(x=2) has other arguments than expected call #100 a(x=1)"]
+    assert _many("in_order", specs[:100], cs) == []
