@@ -97,6 +97,7 @@ KINDS = (
     "forbidden_tool",
     "tool_args",
     "tool_args_schema",
+    "unknown_tool",  # a tool the manifest does not list (the harness checks it)
     "sequence",
     "output_contains",
     "output_missing",

@@ -611,7 +611,7 @@ def test_error_verdict() -> None:
 
 
 def test_every_kind_is_listed() -> None:
-    assert len(set(KINDS)) == len(KINDS) == 20
+    assert len(set(KINDS)) == len(KINDS) == 21
 
 
 def test_verdict_serializes_with_evidence() -> None:
