@@ -255,7 +255,11 @@ def _too_big(what: str, max_bytes: int, display: str) -> LoadError:
 
 def read_text(path: Path, display: str, max_bytes: int, *, root: Path | None = None) -> str:
     """The file's text, or a LoadError for what is not a small UTF-8 text file (see read_bytes)."""
-    raw = read_bytes(path, display, max_bytes, root=root)
+    return decode_text(read_bytes(path, display, max_bytes, root=root), display)
+
+
+def decode_text(raw: bytes, display: str) -> str:
+    """A file's or a git blob's bytes as text, or a LoadError for what is not UTF-8 YAML/JSON text."""
     if b"\x00" in raw[:8192]:
         raise LoadError("FILE001", "binary file (contains NUL bytes), expected YAML or JSON text",
                         path=display)

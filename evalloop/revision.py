@@ -41,20 +41,13 @@ def read_files(repo: git.Repo, commit: str, paths: list[str], max_bytes: int) ->
     """The blobs at `commit` of those of `paths` (full paths in the tree) that exist and fit."""
     listed = dict(ls_tree(repo, commit, paths)) if paths else {}
     blobs = read_blobs(repo, [listed[p] for p in paths if p in listed])
-    return {p: blobs[listed[p]] for p in paths if p in listed and len(blobs.get(listed[p], b"")) <= max_bytes
-            and listed[p] in blobs}
+    found = {p: blobs.get(listed.get(p, "")) for p in paths}
+    return {p: raw for p, raw in found.items() if raw is not None and len(raw) <= max_bytes}
 
 
 def document(raw: bytes, display: str) -> parse.Document:
     """A blob as a parsed document (LoadError for what is not small UTF-8 YAML/JSON)."""
-    if b"\x00" in raw[:8192]:
-        raise parse.LoadError("FILE001", "binary file (contains NUL bytes), expected YAML or JSON text",
-                              path=display)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise parse.LoadError("FILE001", f"not UTF-8 text (invalid byte at offset {exc.start})",
-                              path=display) from None
+    text = parse.decode_text(raw, display)
     is_json = display.lower().endswith(".json")
     return parse.Document(path=Path(display), display=display, text=text,
                           data=parse.parse_text(text, display, is_json=is_json), is_json=is_json)

@@ -185,13 +185,10 @@ def _entry(rel: str, head: Head | str, config: Config) -> Entry:
 def _head_from_bytes(raw: bytes, rel: str, max_bytes: int) -> Head | str:
     if len(raw) > max_bytes:
         return f"{rel}: file over max_fixture_bytes"
-    if b"\x00" in raw[:8192]:
-        return f"{rel}: binary file"
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return f"{rel}: not UTF-8 text"
-    return _parse_head(text, rel)
+        return _parse_head(parse.decode_text(raw, rel), rel)
+    except parse.LoadError as exc:
+        return str(exc)
 
 
 def _parse_head(text: str, rel: str) -> Head | str:
