@@ -11,6 +11,7 @@ and fixtures), then times, in the same run, `git diff --name-status base...head`
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 import shutil
 import subprocess
@@ -90,7 +91,7 @@ def in_process(root: Path, base: str, head: str) -> dict[str, float]:
     t0 = time.perf_counter()
     import git as gitpython
 
-    from evalloop import changes, selection
+    from evalloop import changes, protection, revision, selection
     from evalloop.config import load_config
 
     t1 = time.perf_counter()
@@ -98,11 +99,17 @@ def in_process(root: Path, base: str, head: str) -> dict[str, float]:
     config = load_config(root)
     cs = changes.diff(repo, base, head, changes.Classifier(config))
     t2 = time.perf_counter()
-    entries = selection.load_heads_at(repo, cs.head, "", config, Path(repo.common_dir) / "evalloop")
+    cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop")
+    head_rev = revision.load(repo, cs.head, "", config, cache)
     t3 = time.perf_counter()
-    selection.select(cs, entries, config, root)
+    selection.select(cs, head_rev.entries, config, root)
     t4 = time.perf_counter()
-    return {"imports": t1 - t0, "diff+classify+keys": t2 - t1, "fixture index": t3 - t2, "select": t4 - t3}
+    assert cs.merge_base is not None
+    base_rev = revision.load(repo, cs.merge_base, "", None, cache)
+    protection.detect(base_rev, head_rev, cs, dt.date.today())
+    t5 = time.perf_counter()
+    return {"imports": t1 - t0, "diff+classify+keys": t2 - t1, "fixture index": t3 - t2, "select": t4 - t3,
+            "base index+protection": t5 - t4}
 
 
 def main() -> None:

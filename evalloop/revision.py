@@ -20,7 +20,7 @@ from evalloop.changes import ls_tree, read_blobs
 from evalloop.config import CONFIG_FILE, MAX_CONFIG_BYTES, Config, config_from_document
 from evalloop.errors import EvalloopError
 from evalloop.quarantine import QUARANTINE_FILE, QuarantineEntry, QuarantineFile, signal_of
-from evalloop.selection import Entry, load_heads_at
+from evalloop.selection import Entry, IdentityCache, load_heads_at
 
 
 @dataclass
@@ -62,11 +62,11 @@ def config_at(repo: git.Repo, commit: str, prefix: str) -> Config:
     return config_from_document(document(raw, f"{commit[:12]}:{path}"))
 
 
-def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache_dir: Path | None) -> Revision:
+def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache: IdentityCache | None) -> Revision:
     """The revision: its config (unless given), fixture identities, quarantine and incident signals."""
     config = config if config is not None else config_at(repo, commit, prefix)
     notes: list[str] = []
-    entries = load_heads_at(repo, commit, prefix, config, cache_dir, notes)
+    entries = load_heads_at(repo, commit, prefix, config, cache)
     q_path = prefix + QUARANTINE_FILE
     quarantine: list[QuarantineEntry] = []
     raw = read_files(repo, commit, [q_path], 1 << 20).get(q_path)

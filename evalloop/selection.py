@@ -119,15 +119,48 @@ def load_heads(root: Path, config: Config) -> list[Entry]:
     return entries
 
 
-def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir: Path | None,
-                  notes: list[str] | None = None) -> list[Entry]:
+class IdentityCache:
+    """Fixture identities by blob id and path, shared by the revisions one gate run reads.
+
+    Kept in `cache_dir` (the gate uses `.git/evalloop`) and signed (evalloop.cache): one
+    that was edited or is malformed is ignored with a note. `save` keeps what was used."""
+
+    def __init__(self, cache_dir: Path | None, notes: list[str] | None = None) -> None:
+        from evalloop import cache as signed
+
+        self.file = cache_dir / f"fixture-heads-v{CACHE_VERSION}.json" if cache_dir else None
+        self.stored: dict[str, Any] = signed.load(self.file, notes if notes is not None else []) \
+            if self.file is not None else {}
+        self.used: dict[str, Head | str] = {}
+        self.parsed = 0
+
+    def get(self, key: str) -> Head | str | None:
+        hit = self.used.get(key)
+        if hit is None:
+            hit = _from_cache(self.stored.get(key))
+            if hit is not None:
+                self.used[key] = hit
+        return hit
+
+    def put(self, key: str, head: Head | str) -> None:
+        self.used[key] = head
+        self.parsed += 1
+
+    def save(self) -> None:
+        from evalloop import cache as signed
+
+        if self.file is not None and (self.parsed or len(self.used) != len(self.stored)):
+            # the cache keeps what the file says; config defaults are applied on every load
+            signed.store(self.file, {k: dataclasses.asdict(h) if isinstance(h, Head) else h
+                                     for k, h in self.used.items()})
+
+
+def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache: IdentityCache | None = None
+                  ) -> list[Entry]:
     """Every fixture's identity at `commit`, read from git's objects, not the work tree.
 
-    Identities are cached by blob id in `cache_dir` (the gate uses `.git/evalloop`), so a
-    run parses only fixtures it has not seen: listing the tree is the cost. The cache is
-    signed (evalloop.cache): one that was edited or is malformed is ignored with a note.
+    With a cache, a run parses only fixtures it has not seen: listing the tree is the cost.
     """
-    from evalloop import cache as signed
     from evalloop.changes import ls_tree, read_blobs
     from evalloop.globs import glob_bases, glob_to_regex
 
@@ -135,24 +168,17 @@ def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache_dir
     listed = ls_tree(repo, commit, [(prefix + b) or "." for b in glob_bases(config.fixtures)])
     files = [(path[len(prefix):], sha) for path, sha in listed if path.startswith(prefix)]
     files = [(rel, sha) for rel, sha in files if any(rx.match(rel) for rx in regexes)]
-    cache_file = cache_dir / f"fixture-heads-v{CACHE_VERSION}.json" if cache_dir else None
-    cache = signed.load(cache_file, notes if notes is not None else []) if cache_file is not None else {}
-    heads: dict[str, Head | str] = {}
-    for rel, sha in files:
-        hit = _from_cache(cache.get(sha + rel))
-        if hit is not None:
-            heads[sha + rel] = hit
-    missing = [sha for rel, sha in files if sha + rel not in heads]
+    cache = cache if cache is not None else IdentityCache(None)
+    heads = {sha + rel: cache.get(sha + rel) for rel, sha in files}
+    missing = [sha for rel, sha in files if heads[sha + rel] is None]
     blobs = read_blobs(repo, missing) if missing else {}
     entries = []
     for rel, sha in files:
-        head = heads.get(sha + rel)
+        head = heads[sha + rel]
         if head is None:
-            head = heads[sha + rel] = _head_from_bytes(blobs.get(sha, b""), rel, config.max_fixture_bytes)
+            head = _head_from_bytes(blobs.get(sha, b""), rel, config.max_fixture_bytes)
+            cache.put(sha + rel, head)
         entries.append(_entry(rel, head, config))
-    if cache_file is not None and (missing or len(heads) != len(cache)):
-        # the cache keeps what the file says; config defaults are applied on every load
-        signed.store(cache_file, {k: dataclasses.asdict(h) if isinstance(h, Head) else h for k, h in heads.items()})
     return entries
 
 

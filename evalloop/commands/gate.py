@@ -119,7 +119,7 @@ def _apply_quarantine(results: list[FixtureResult], head: revision.Revision, bas
 
 
 def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel: selection.Selection,
-             labels: list[str], today: dt.date, cache_dir: Path
+             labels: list[str], today: dt.date, cache: selection.IdentityCache
              ) -> tuple[list[ProtectionChange], revision.Revision | None, dict[str, Any], list[str]]:
     """Protection changes against the merge-base, and the base versions of the unapproved ones,
     which replace head's in the selection (they run against head's agent)."""
@@ -133,7 +133,7 @@ def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel
         notes.append(f"the base revision's evalloop.yaml is unusable ({exc}); its fixtures are read with "
                      "head's config")
         base_config = head.config
-    base = revision.load(repo, cs.merge_base, head.prefix, base_config, cache_dir)
+    base = revision.load(repo, cs.merge_base, head.prefix, base_config, cache)
     notes += base.notes
     found = protection.detect(base, head, cs, today)
     found_changes, approval_notes = protection.approve(found, repo, base, head, labels)
@@ -211,22 +211,24 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     config = load_config(root, config_path)
     classifier = changes.Classifier(config, extra_harness=harness_globs(config))
     cs = changes.diff(repo, base, head, classifier, prefix)
-    cache_dir = Path(repo.common_dir) / "evalloop"
+    cache_notes: list[str] = []
+    cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)
     with contextlib.ExitStack() as stack:
         at_head = not repo.bare and repo.head.is_valid() and repo.head.commit.hexsha == cs.head
         head_root = root if at_head else stack.enter_context(checkout(repo, cs.head, prefix))
         head_config = config if at_head else load_config(head_root, None)
         # everything that decides selection and excuses is read from the commits' objects before
         # the agent runs: what the agent writes in the work tree cannot change it
-        head_rev = revision.load(repo, cs.head, prefix, head_config, cache_dir)
+        head_rev = revision.load(repo, cs.head, prefix, head_config, cache)
         sel = selection.select(cs, head_rev.entries, head_config, head_root)
         found, base_rev, base_versions, protect_notes = _protect(repo, cs, head_rev, sel, labels or [], today,
-                                                                 cache_dir)
+                                                                 cache)
+        cache.save()
         if explain_id is not None:
             print(selection.explain(sel, explain_id))
             return 0
         to_run = selection.shard(sel.selected, *shard) if shard else sel.selected
-        notes = [*head_rev.notes, *sel.notes, *protect_notes]
+        notes = [*cache_notes, *head_rev.notes, *sel.notes, *protect_notes]
         results: list[FixtureResult] = []
         for e in sel.broken:
             # a fixture that cannot be read cannot be selected with confidence: fail closed
