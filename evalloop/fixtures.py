@@ -17,7 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from evalloop.kinds import ChangeKind, Severity
 
-SPAN_REF_PATTERN = r"^(model|tool|retrieval|policy|approval|workflow|message|memory):[^\s:][^\s]*$"
+# The name may contain spaces (agents are named `Strands Agents`, `Agent workflow`);
+# it starts with neither a colon nor whitespace and does not end in whitespace.
+SPAN_REF_PATTERN = (r"^(model|tool|retrieval|policy|approval|workflow|message|memory)"
+                    r":[^\s:]([^\r\n]*[^\s])?$")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 
 SpanRef = Annotated[

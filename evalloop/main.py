@@ -126,7 +126,7 @@ def validate(files: tuple[Path, ...], fmt: str, today: dt.datetime | None,
 @click.option("--run", "run_id", default=None,
               help="Which run to judge when the trace holds several (run or trace id).")
 @click.option("--trace-format",
-              type=click.Choice(["native", "otlp", "openinference", "jaeger", "any_agent"]),
+              type=click.Choice(["native", "otlp", "openinference", "jaeger", "any_agent", "langfuse", "aws", "spans"]),
               default=None, help="Force the trace format instead of detecting it.")
 def check(fixture: Path, trace: Path, fmt: str, run_id: str | None,
           trace_format: str | None) -> None:

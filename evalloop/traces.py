@@ -1,7 +1,7 @@
 """Recorded agent traces as normalized runs (SPEC section 3).
 
     load_runs(path, fmt=None) -> list[Run]
-    detect_format(data) -> "native" | "otlp" | "openinference" | "jaeger" | "any_agent"
+    detect_format(data) -> one of FORMATS
 
 A file holds one JSON document or JSON Lines of them. The format is chosen by
 content (`fmt` forces one). Trace formats give one run per trace id, ordered
@@ -23,18 +23,21 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from evalloop import traces_anyagent, traces_jaeger, traces_otlp
+from evalloop import traces_anyagent, traces_aws, traces_jaeger, traces_langfuse, traces_otlp
 from evalloop.errors import EvalloopError
 from evalloop.runs import Run
 from evalloop.traces_map import Collector, RawSpan, build_runs
 
-FORMATS: tuple[str, ...] = ("native", "otlp", "openinference", "jaeger", "any_agent")
+FORMATS: tuple[str, ...] = ("native", "otlp", "openinference", "jaeger", "any_agent",
+                            "langfuse", "aws", "spans")
 
 _RUN_KEYS = frozenset(Run.model_fields)
 _BOM = b"\xef\xbb\xbf"
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
 _EXPECTED = ('expected an evalloop run, OTLP/JSON ({"resourceSpans": [...]}), Jaeger JSON '
-             '({"data": [...]}) or an any-agent trace ({"spans": [...], "final_output": ...})')
+             '({"data": [...]}), an any-agent trace ({"spans": [...], "final_output": ...}), '
+             'a Langfuse export ({"trace": ..., "observations": [...]}) or span objects '
+             '(aws/spans lines, {"traceId", "spanId", "name", "attributes"})')
 
 
 def load_runs(path: Path, fmt: str | None = None) -> list[Run]:
@@ -74,6 +77,10 @@ def detect_format(data: Any) -> str:
         return "jaeger"
     if traces_anyagent.span_list(data) is not None:
         return "any_agent"
+    if traces_langfuse.is_langfuse(data):
+        return "langfuse"
+    if traces_aws.span_list(data) is not None:
+        return "aws" if traces_aws.is_aws(data) else "spans"
     if type(data) is list and data:
         if all(traces_otlp.is_otlp(d) for d in data[:10]):
             return detect_format(data[0])
@@ -277,7 +284,7 @@ def _load(raw: bytes, shown: str, fmt: str | None) -> list[Run]:
 
 def _label(fmt: str) -> str:
     return {"otlp": "OTLP", "openinference": "OTLP", "jaeger": "Jaeger",
-            "any_agent": "any-agent"}.get(fmt, fmt)
+            "any_agent": "any-agent", "langfuse": "Langfuse", "aws": "aws/spans"}.get(fmt, fmt)
 
 
 Add = Callable[[RawSpan], None]
@@ -297,7 +304,9 @@ def _reader(fmt: str, first: Any) -> Reader:
         # OpenInference is an attribute dialect: it arrives in OTLP or Jaeger containers.
         return _read_jaeger if traces_jaeger.trace_list(first) is not None else _read_otlp
     readers: dict[str, Reader] = {"otlp": _read_otlp, "jaeger": _read_jaeger,
-                                  "any_agent": traces_anyagent.read}
+                                  "any_agent": traces_anyagent.read,
+                                  "langfuse": traces_langfuse.read, "aws": traces_aws.read,
+                                  "spans": traces_aws.read}
     return readers[fmt]
 
 

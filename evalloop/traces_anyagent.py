@@ -68,7 +68,7 @@ def _span(sp: dict[str, Any]) -> RawSpan:
     status = sp.get("status") or {}
     failed = str(status.get("status_code") or "").lower().endswith("error")
     events = None
-    if failed:
+    if sp.get("events"):  # GenAI event forms (outputs, tool results) and exceptions
         events = [(str(e.get("name") or ""), dict(e.get("attributes") or {}))
                   for e in sp.get("events") or ()]
     return RawSpan(_id(context.get("trace_id"), 32) or "", _id(context.get("span_id"), 16),

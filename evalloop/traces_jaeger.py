@@ -70,7 +70,7 @@ def _span(sp: dict[str, Any], trace_id: str | None) -> RawSpan:
     attrs = tags(sp.get("tags"))
     failed = attrs.get("otel.status_code") == "ERROR" or attrs.get("error") is True
     events = None
-    if failed:
+    if sp.get("logs"):  # GenAI event forms (outputs, tool results) and exceptions
         events = []
         for log in sp.get("logs") or ():
             fields = tags(log.get("fields"))

@@ -25,6 +25,8 @@ from pydantic import BaseModel
 from evalloop.errors import EvalloopError
 from evalloop.kinds import SPAN_TYPES
 from evalloop.runs import Run, Span, Unjudged, count_value, float_value
+from evalloop.traces_events import EVENT_TEXT
+from evalloop.traces_events import fold as fold_events
 
 MODEL_OPS = frozenset({"chat", "generate_content", "text_completion", "call_llm"})
 AGENT_OPS = frozenset({"invoke_agent", "create_agent"})
@@ -39,10 +41,21 @@ SPAN_STATUSES = ("succeeded", "failed", "denied", "waiting")
 # framework wrapper that merely repeats the usage numbers (ADK's `call_llm`).
 P_SEMCONV, P_PROVIDER, P_WRAPPER = 3, 2, 1
 
+# Every key a tool's arguments / result is recorded under: GenAI conventions,
+# ADK, any-agent, OpenInference, OpenLLMetry, pydantic-ai (< 1.0), Vercel AI SDK.
 TOOL_ARG_KEYS = ("gen_ai.tool.call.arguments", "gcp.vertex.agent.tool_call_args",
-                 "gen_ai.tool.args", "input.value", "traceloop.entity.input")
+                 "gen_ai.tool.args", "input.value", "traceloop.entity.input", "tool_arguments",
+                 "ai.toolCall.args", "ai.toolCall.input")
 TOOL_RESULT_KEYS = ("gen_ai.tool.call.result", "gcp.vertex.agent.tool_response",
-                    "gen_ai.output", "output.value", "traceloop.entity.output")
+                    "gen_ai.output", "output.value", "traceloop.entity.output", "tool_response",
+                    "ai.toolCall.result", "ai.toolCall.output")
+# Vercel AI SDK: the outer call of generateText & co. (a total over its steps) and
+# the one provider call of each step.
+VERCEL_CALLS = frozenset({"ai.generateText", "ai.streamText", "ai.generateObject",
+                          "ai.streamObject", "ai.embed", "ai.embedMany"})
+VERCEL_STEPS = frozenset({"ai.generateText.doGenerate", "ai.streamText.doStream",
+                          "ai.generateObject.doGenerate", "ai.streamObject.doStream",
+                          "ai.embed.doEmbed", "ai.embedMany.doEmbed"})
 # Values instrumentations write when they have nothing to record.
 PLACEHOLDERS = frozenset({"<not specified>", "N/A"})
 OUTCOME_KEYS = ("evalloop.stop_reason", "evalloop.final_status", "evalloop.route")
@@ -53,7 +66,7 @@ _INF = math.inf
 class RawSpan:
     """One source span reduced to what every format has; `attrs` is a flat dict.
 
-    `events` is only filled for failed spans (readers skip decoding them otherwise).
+    `events` holds the span's events (exceptions, the GenAI event forms), None without.
     """
 
     __slots__ = ("attrs", "end_ms", "events", "failed", "kind", "name", "parent_id", "span_id",
@@ -258,7 +271,7 @@ def error_text(s: RawSpan) -> str:
 def _model(s: RawSpan, prio: int) -> Draft:
     a = s.attrs
     name = a.get("gen_ai.request.model") or a.get("gen_ai.response.model") \
-        or a.get("llm.model_name")
+        or a.get("llm.model_name") or a.get("ai.model.id")
     if not name:
         op = a.get("gen_ai.operation.name")
         name = _strip_op(s.name, op) if isinstance(op, str) else s.name
@@ -267,23 +280,33 @@ def _model(s: RawSpan, prio: int) -> Draft:
     tokens = a.get("gen_ai.usage.input_tokens")
     if tokens is None:
         tokens = _first(a, ("gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
-                            "llm.usage.prompt_tokens"))
+                            "llm.usage.prompt_tokens", "ai.usage.inputTokens",
+                            "ai.usage.promptTokens"))
     f["input_tokens"] = _measure(d, "input_tokens", tokens, count_value)
     tokens = a.get("gen_ai.usage.output_tokens")
     if tokens is None:
         tokens = _first(a, ("gen_ai.usage.completion_tokens", "llm.token_count.completion",
-                            "llm.usage.completion_tokens"))
+                            "llm.usage.completion_tokens", "ai.usage.outputTokens",
+                            "ai.usage.completionTokens"))
     f["output_tokens"] = _measure(d, "output_tokens", tokens, count_value)
-    cost = a.get("gen_ai.usage.cost")
+    # gen_ai.usage.cost (any-agent, Langfuse), llm.cost.total (OpenInference),
+    # operation.cost (pydantic-ai), then the halves tools record separately.
+    cost = _first(a, ("gen_ai.usage.cost", "llm.cost.total", "operation.cost"))
     if cost is None:
-        cost = a.get("llm.cost.total")
-    if cost is None and ("gen_ai.usage.input_cost" in a or "gen_ai.usage.output_cost" in a):
-        # any-agent records the two halves separately; a half that is not a number
-        # makes the sum NaN (and is kept as unjudged), never 0.
-        cost = (_measure(d, "cost_usd", a.get("gen_ai.usage.input_cost"), float_value) or 0.0) \
-            + (_measure(d, "cost_usd", a.get("gen_ai.usage.output_cost"), float_value) or 0.0)
+        for prompt_key, completion_key in _COST_HALVES:
+            if prompt_key in a or completion_key in a:
+                # a half that is not a number makes the sum NaN (and is kept as
+                # unjudged), never 0.
+                cost = (_measure(d, "cost_usd", a.get(prompt_key), float_value) or 0.0) \
+                    + (_measure(d, "cost_usd", a.get(completion_key), float_value) or 0.0)
+                break
     f["cost_usd"] = _measure(d, "cost_usd", cost, float_value)
     return d
+
+
+_COST_HALVES = (("gen_ai.usage.input_cost", "gen_ai.usage.output_cost"),  # any-agent < 1.0
+                ("cost_prompt", "cost_completion"),  # any-agent
+                ("llm.cost.prompt", "llm.cost.completion"))  # OpenInference
 
 
 def _measure(d: Draft, field: str, value: Any,
@@ -347,7 +370,8 @@ def _from_openinference(s: RawSpan, kind: Any) -> Draft | None:
             ({"query": query} if query is not None else None)
         return _draft(s, "retrieval", s.name, args, json_value(a.get("output.value")))
     if kind in ("AGENT", "CHAIN"):
-        return _draft(s, "workflow", str(a.get("agent.name") or s.name))
+        return _draft(s, "workflow", str(a.get("agent.name") or a.get("gen_ai.agent.name")
+                                         or s.name))
     if kind == "GUARDRAIL":
         return _draft(s, "policy", s.name, result=json_value(a.get("output.value")))
     return None
@@ -361,6 +385,22 @@ def _from_traceloop(s: RawSpan, kind: Any) -> Draft | None:
     if kind in ("agent", "workflow"):
         return _draft(s, "workflow", name)
     return None
+
+
+KNOWN_OPS = MODEL_OPS | AGENT_OPS | RETRIEVAL_OPS | MEMORY_OPS | {"execute_tool",
+                                                               "invoke_workflow"}
+_TOOL_NAME_KEYS = ("gen_ai.tool.name", "ai.toolCall.name", "tool.name", "traceloop.entity.name")
+
+
+def _is_tool(s: RawSpan) -> bool:
+    """A tool call by any marker an instrumentation writes, without an operation name:
+    pydantic-ai < 1.0 (`gen_ai.tool.name` + `tool_arguments`), the GenAI conventions'
+    `gen_ai.tool.call.id`, Vercel AI SDK's `ai.toolCall` spans, OpenLLMetry's
+    `traceloop.span.kind = tool`."""
+    a = s.attrs
+    return "gen_ai.tool.name" in a or "gen_ai.tool.call.id" in a or "ai.toolCall.name" in a \
+        or a.get("ai.operationId") == "ai.toolCall" or s.name == "ai.toolCall" \
+        or a.get("traceloop.span.kind") == "tool"
 
 
 def _has_usage(a: dict[str, Any]) -> bool:
@@ -380,12 +420,22 @@ def classify(s: RawSpan, oi_first: bool) -> Draft | None:
     d: Draft | None
     if oi is not None and (oi_first or op is None):
         d = _from_openinference(s, oi)
+    elif op is not None and op in KNOWN_OPS:
+        d = _from_genai(s, op)
+    elif _is_tool(s):
+        d = _tool(s, _first(a, _TOOL_NAME_KEYS))
+    elif "traceloop.span.kind" in a:
+        d = _from_traceloop(s, a["traceloop.span.kind"])
+    elif "gen_ai.agent.name" in a and op is None:
+        # pydantic-ai, Strands and others mark the agent run only by its name: a
+        # workflow, never a usage wrapper to be merged with the model calls inside.
+        d = _draft(s, "workflow", str(a["gen_ai.agent.name"]))
+    elif a.get("ai.operationId") in VERCEL_CALLS or a.get("ai.operationId") in VERCEL_STEPS:
+        d = _model(s, P_PROVIDER if a["ai.operationId"] in VERCEL_STEPS else P_WRAPPER)
     elif op is not None:
         d = _from_genai(s, op)
     elif "llm.request.type" in a:
         d = _model(s, P_PROVIDER)
-    elif "traceloop.span.kind" in a:
-        d = _from_traceloop(s, a["traceloop.span.kind"])
     elif _has_usage(a):
         d = _model(s, P_WRAPPER)
     else:
@@ -434,6 +484,10 @@ def _parts_text(parts: Any, key: str) -> str | None:
     return "".join(texts) if texts else None
 
 
+_OI_PART0 = "llm.output_messages.0.message.contents.0.message_content.text"
+_MAX_PARTS = 64
+
+
 def model_text(a: dict[str, Any]) -> str | None:
     """The response text a model span records, in whichever convention it uses."""
     value = a.get("gen_ai.completion.0.content")  # OpenLLMetry
@@ -441,6 +495,15 @@ def model_text(a: dict[str, Any]) -> str | None:
         return value
     value = a.get("llm.output_messages.0.message.content")  # OpenInference
     if isinstance(value, str):
+        return value
+    # OpenInference content parts (openai-agents and other multi-part responses)
+    parts = [t for m in range(_MAX_PARTS)
+             for t in [a.get(f"llm.output_messages.0.message.contents.{m}.message_content.text")]
+             if isinstance(t, str)] if _OI_PART0 in a else []
+    if parts:
+        return "".join(parts)
+    value = a.get("ai.response.text")  # Vercel AI SDK
+    if isinstance(value, str) and value:
         return value
     value = a.get("gen_ai.output.messages")  # GenAI semconv >= 1.37
     if value is not None:
@@ -462,11 +525,15 @@ def model_text(a: dict[str, Any]) -> str | None:
         return value
     if a.get("output.mime_type") == "text/plain" and isinstance(a.get("output.value"), str):
         return str(a["output.value"])
-    return None
+    value = a.get(EVENT_TEXT)
+    return value if isinstance(value, str) else None
 
 
 def agent_output(a: dict[str, Any]) -> str | None:
     """The final answer an agent/root span records (not a model call's text)."""
+    value = a.get("final_result")  # pydantic-ai's agent run
+    if isinstance(value, str):
+        return value
     value = a.get("gen_ai.output.messages")
     if value is not None:
         text = model_text({"gen_ai.output.messages": value})
@@ -478,7 +545,8 @@ def agent_output(a: dict[str, Any]) -> str | None:
     value = a.get("output.value")
     if isinstance(value, str) and a.get("output.mime_type") != "application/json":
         return value
-    return None
+    value = a.get(EVENT_TEXT)
+    return value if isinstance(value, str) else None
 
 
 # --- assembling runs --------------------------------------------------------------------
@@ -631,8 +699,11 @@ def _parent(sid: str | None, up: dict[str, str | None],
     steps = len(replaced) + 1  # cycles in hand-edited data
     while p is not None and p in replaced and steps:
         steps -= 1
-        survivor = replaced[p]
-        p = up.get(p) if survivor is None or survivor == sid else survivor
+        # Climb past the dropped copy, never jump to the copy that was kept: when a
+        # wrapper merged with the model call inside it, the wrapper's other
+        # children (tool calls) are the call's siblings, not its children. A kept
+        # copy that is an ancestor is reached by climbing anyway.
+        p = up.get(p)
     return None if p == sid else p
 
 
@@ -712,6 +783,8 @@ class Collector:
         self.traces: dict[str, Trace] = {}
 
     def add(self, s: RawSpan) -> None:
+        if s.events:
+            fold_events(s.attrs, s.events)
         d = classify(s, self.oi_first)
         trace = self.traces.get(s.trace_id)
         if trace is None:
@@ -746,6 +819,7 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
     order.sort(key=_BY_KEY)
     root = _root(order, others)
     up = _ancestors(order, drafts, others)
+    _order_ties(order, up)
     replaced: dict[str, str | None] = {}
     if models:
         models.sort(key=_BY_KEY)
@@ -822,6 +896,34 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
     if unjudged:
         run.set_unjudged(tuple(unjudged))
     return (_when(start) if start is not None else order[0].key[0]), run
+
+
+def _order_ties(order: list[Draft], up: dict[str, str | None]) -> None:
+    """Spans that start at the same time: ancestors first, then the one that ended
+    first. Exports with millisecond times (Langfuse) give parallel tool calls one
+    start; `(start, -end)` puts a parent before its child but the longer sibling
+    first, which is not the order they ran in."""
+    i, n = 0, len(order)
+    while i < n:
+        j = i + 1
+        start = order[i].key[0]
+        while j < n and order[j].key[0] == start:
+            j += 1
+        if j - i > 1 and start != _INF:
+            group = order[i:j]
+            group.sort(key=lambda d: (_depth(d.f["span_id"], up),
+                                      -d.key[1] if d.key[1] != _INF else _INF))
+            order[i:j] = group
+        i = j
+
+
+def _depth(sid: str | None, up: dict[str, str | None]) -> int:
+    depth, steps = 0, len(up) + 1  # cycles in hand-edited data
+    p = up.get(sid) if sid is not None else None
+    while p is not None and steps:
+        depth, steps = depth + 1, steps - 1
+        p = up.get(p)
+    return depth
 
 
 def _str_or_none(value: Any) -> str | None:

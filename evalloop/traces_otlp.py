@@ -173,7 +173,9 @@ def _span(sp: dict[str, Any]) -> RawSpan:
         if code is not None and code in _ERROR_CODES:
             failed = True
             message = status.get("message") or None
-            events = _events(sp)
+    if sp.get("events"):
+        # GenAI event forms carry outputs and tool results on any span, not only errors
+        events = _events(sp)
     start = sp.get("startTimeUnixNano")
     end = sp.get("endTimeUnixNano")
     if start is None and end is None:

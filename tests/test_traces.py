@@ -784,7 +784,8 @@ def test_forced_format_that_does_not_fit(tmp_path: Path) -> None:
 
 
 def test_formats_tuple() -> None:
-    assert FORMATS == ("native", "otlp", "openinference", "jaeger", "any_agent")
+    assert FORMATS == ("native", "otlp", "openinference", "jaeger", "any_agent", "langfuse",
+                       "aws", "spans")
 
 
 # --- issue 9: measurements that are not numbers, numbers no reader takes ----------------------
