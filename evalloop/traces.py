@@ -71,14 +71,14 @@ def detect_format(data: Any) -> str:
     """Which importer reads `data` (one parsed document); EvalloopError when none does."""
     if traces_otlp.is_otlp(data):
         return "openinference" if traces_otlp.has_openinference(data) else "otlp"
+    if traces_langfuse.is_langfuse(data):  # before native: a Langfuse trace has `output`
+        return "langfuse"
     if _is_native(data):
         return "native"
     if traces_jaeger.trace_list(data) is not None:
         return "jaeger"
     if traces_anyagent.span_list(data) is not None:
         return "any_agent"
-    if traces_langfuse.is_langfuse(data):
-        return "langfuse"
     if traces_aws.span_list(data) is not None:
         return "aws" if traces_aws.is_aws(data) else "spans"
     if type(data) is list and data:
