@@ -69,9 +69,8 @@ def _cost(obs: dict[str, Any]) -> Any:
     details = obs.get("costDetails")
     if isinstance(details, dict) and details.get("total") is not None:
         return details["total"]
-    for key in ("calculatedTotalCost", "totalCost"):
-        if obs.get(key) is not None and (key != "totalCost" or obs[key] != 0
-                                         or obs.get("type") == "GENERATION"):
+    for key in ("calculatedTotalCost", "totalCost"):  # API v1 and export spellings
+        if obs.get(key) is not None:
             return obs[key]
     return None
 
