@@ -426,7 +426,7 @@ def classify(s: RawSpan, oi_first: bool) -> Draft | None:
         d = _tool(s, _first(a, _TOOL_NAME_KEYS))
     elif "traceloop.span.kind" in a:
         d = _from_traceloop(s, a["traceloop.span.kind"])
-    elif "gen_ai.agent.name" in a and op is None:
+    elif "gen_ai.agent.name" in a:
         # pydantic-ai, Strands and others mark the agent run only by its name: a
         # workflow, never a usage wrapper to be merged with the model calls inside.
         d = _draft(s, "workflow", str(a["gen_ai.agent.name"]))

@@ -423,3 +423,22 @@ def test_vercel_outer_call_merges_with_its_step(tmp_path: Path) -> None:
         ("model:gpt-4o-2024", 7, "Hi")]
     assert (run.input_tokens, run.output_tokens, run.output) == (7, 3, "Hi")
     assert not math.isnan(run.latency_ms or 0)
+
+
+def test_otlp_events_on_spans_that_did_not_fail(tmp_path: Path) -> None:
+    """Synthetic: OTLP/JSON span events (`gen_ai.choice`, GenAI conventions
+    gen-ai-events.md) are read on a span with status OK, and an unknown operation
+    with `gen_ai.agent.name` is still the agent's workflow."""
+    from test_traces import kv, otlp, otlp_span
+
+    agent = otlp_span("ef" * 16, "a" * 16, name="agent run", end_ms=5,
+                      attrs={"gen_ai.operation.name": "agent_run", "gen_ai.agent.name": "bot"},
+                      status={"code": 1})
+    model = otlp_span("ef" * 16, "b" * 16, "a" * 16, name="chat", start_ms=1, end_ms=2,
+                      attrs={"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"},
+                      events=[{"name": "gen_ai.choice",
+                               "attributes": [kv("message", '{"content": "Bonjour"}')]}])
+    run = only(write(tmp_path / "o.json", json.dumps(otlp(agent, model))))
+    assert [(s.ref, s.result) for s in run.spans] == [("workflow:bot", None),
+                                                      ("model:m", "Bonjour")]
+    assert run.output == "Bonjour"
