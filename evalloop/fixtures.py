@@ -19,8 +19,8 @@ from evalloop.kinds import ChangeKind, Severity
 
 # The name may contain spaces (agents are named `Strands Agents`, `Agent workflow`);
 # it starts with neither a colon nor whitespace and does not end in whitespace.
-SPAN_REF_PATTERN = (r"^(model|tool|retrieval|policy|approval|workflow|message|memory)"
-                    r":[^\s:]([^\r\n]*[^\s])?$")
+SPAN_NAME_PATTERN = r"[^\s:]([^\r\n]*[^\s])?"
+SPAN_REF_PATTERN = rf"^(model|tool|retrieval|policy|approval|workflow|message|memory):{SPAN_NAME_PATTERN}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 
 SpanRef = Annotated[

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalloop import parse
 from evalloop.errors import EvalloopError
-from evalloop.fixtures import Context, ToolFault
+from evalloop.fixtures import SPAN_NAME_PATTERN, Context, ToolFault
 from evalloop.kinds import SPAN_TYPES
 from evalloop.runs import Span, SpanStatus
 
@@ -349,7 +349,7 @@ class Toolbox:
 
 _MISSING: Any = object()
 _STATUSES = ("succeeded", "failed", "denied", "waiting")
-_SPAN_NAME = re.compile(r"^[^\s:][^\s]*$")
+_SPAN_NAME = re.compile(rf"^{SPAN_NAME_PATTERN}$")  # what a fixture can name, so what an agent can record
 
 
 def _ms_clock(origin: float) -> Callable[[], float]:

@@ -177,10 +177,13 @@ def test_record_checks_what_the_agent_reports() -> None:
     assert span.end_ms - span.start_ms == pytest.approx(5)
     tb.record("model", "m1", input_tokens=10, output_tokens=2, cost_usd=0.001)
     for bad in ({"type": "tool", "name": "issue_refund"}, {"type": "vibe", "name": "x"},
-                {"type": "policy", "name": "a b"}, {"type": "policy", "name": "x", "status": "ok"}):
+                {"type": "policy", "name": " a"}, {"type": "policy", "name": "a\nb"},
+                {"type": "policy", "name": ":a"}, {"type": "policy", "name": "x", "status": "ok"}):
         with pytest.raises(ValueError):
             tb.record(**bad)
-    assert len(tb.spans) == 2
+    # a name with spaces is one a fixture can require (`workflow:Agent workflow`)
+    assert tb.record("workflow", "Agent workflow").ref == "workflow:Agent workflow"
+    assert len(tb.spans) == 3
 
 
 def test_the_agent_sees_the_context_without_what_the_toolbox_hands_out() -> None:
