@@ -20,3 +20,22 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
+
+
+# An entrypoint agent whose runs alternate pass/fail (stop_reason done / gave_up): a flaky agent.
+FLAKY_AGENT = '''
+import os
+
+def run(request, tools):
+    # alternates pass/fail across runs: a flaky agent. Runs may be concurrent, so the
+    # run number is claimed atomically by creating the next marker file.
+    n = 0
+    while True:
+        name = os.path.join(os.path.dirname(__file__), f"count-{request['input']['user_message']}-{n}.txt")
+        try:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            n += 1
+    return {"stop_reason": "done" if n % 2 == 0 else "gave_up", "final_status": "ok", "output": "hello"}
+'''

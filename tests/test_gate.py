@@ -12,24 +12,8 @@ import git
 import pytest
 
 from tests.conftest import PROJECT, invoke
-from tests.gitrepo import commit_all, write_files
+from tests.gitrepo import FLAKY_AGENT, commit_all, write_files
 
-AGENT = '''
-import os
-
-def run(request, tools):
-    # alternates pass/fail across runs: a flaky agent. Runs may be concurrent, so the
-    # run number is claimed atomically by creating the next marker file.
-    n = 0
-    while True:
-        name = os.path.join(os.path.dirname(__file__), f"count-{request['input']['user_message']}-{n}.txt")
-        try:
-            os.close(os.open(name, os.O_CREAT | os.O_EXCL))
-            break
-        except FileExistsError:
-            n += 1
-    return {"stop_reason": "done" if n % 2 == 0 else "gave_up", "final_status": "ok", "output": "hello"}
-'''
 STEADY = '''
 def run(request, tools):
     return {"stop_reason": "done", "final_status": "ok", "output": "hello"}
@@ -59,7 +43,7 @@ def test_readme_demo_blocks_the_bypass_passes_the_fix_and_scopes_unrelated_chang
 def flaky_repo(chdir: Path) -> tuple[git.Repo, str]:
     repo = git.Repo.init(chdir, initial_branch="main")
     write_files(chdir, {
-        "evalloop.yaml": CONFIG, "owners.yaml": "owners: {t: {}}\n", "agent/agent_mod.py": AGENT,
+        "evalloop.yaml": CONFIG, "owners.yaml": "owners: {t: {}}\n", "agent/agent_mod.py": FLAKY_AGENT,
         "fixtures/flaky.yaml": FIXTURE.format(id="flaky", runs=2, extra=""),
         "fixtures/money.yaml": FIXTURE.format(id="money", runs=2, extra="risk: [money_movement]\n"),
         "prompts/p.md": "v1\n", ".gitignore": "agent/count-*.txt\n",

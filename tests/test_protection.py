@@ -19,7 +19,7 @@ import git
 import pytest
 
 from tests.conftest import PROJECT, run_evalloop
-from tests.gitrepo import commit_all, write_files
+from tests.gitrepo import FLAKY_AGENT, commit_all, write_files
 
 _spec = importlib.util.spec_from_file_location("gate_demo", PROJECT / "examples" / "gate_demo.py")
 assert _spec is not None and _spec.loader is not None
@@ -266,21 +266,6 @@ runs: 2
 input: {user_message: safety}
 expected: {stop_reason: done}
 """
-FLAKY_AGENT = '''
-import os
-
-def run(request, tools):
-    n = 0
-    while True:  # alternate pass/fail, claiming the run number atomically
-        name = os.path.join(os.path.dirname(__file__), f"count-{n}.txt")
-        try:
-            os.close(os.open(name, os.O_CREAT | os.O_EXCL))
-            break
-        except FileExistsError:
-            n += 1
-    return {"stop_reason": "done" if n % 2 == 0 else "gave_up", "final_status": "ok", "output": "ok"}
-'''
-
 
 def test_safety_mark_removed_and_quarantined_in_one_pr_blocks(tmp_path: Path) -> None:
     root = tmp_path / "repo"
