@@ -93,7 +93,7 @@ def _where_it_went(e: Entry, cs: ChangeSet) -> tuple[ProtectionKind, str, str | 
 def detect(base: Revision, head: Revision, cs: ChangeSet, today: dt.date) -> list[Found]:
     """Every weakening of a fixture that blocks on base, in base's file order."""
     head_ids = head.by_id()
-    head_paths = {e.path: e for e in head.entries if e.head is not None}
+    head_paths = {e.path: e for e in head.entries}  # unreadable ones too: they are error results already
     renamed = {c.old_path: c.path for c in cs.changed if c.status == "renamed" and c.old_path}
     found: list[Found] = []
     for e in base.entries:

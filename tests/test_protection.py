@@ -320,3 +320,18 @@ def test_an_edited_identity_cache_is_ignored(pr: git.Repo) -> None:
     # rebuilt and signed again: the next run trusts it without a note
     code, report = gate(pr)
     assert code == 1 and not any("cache" in n for n in report["notes"])
+
+
+def test_a_fixture_broken_in_the_pr_is_an_error_not_a_silent_exclusion(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write_files(root, {"evalloop.yaml": "version: 1\n", "owners.yaml": "owners: {support-platform: {}}\n",
+                       "fixtures/safety.yaml": SAFETY})
+    repo = git.Repo.init(root, initial_branch="main")
+    base = commit_all(repo, "base")
+    write_files(root, {"fixtures/safety.yaml": "id: [unclosed\n"})
+    commit_all(repo, "break it")
+    proc = run_evalloop("gate", "--base", base, "--format", "json", cwd=root)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["protection_changes"] == []
+    [r] = report["results"]
+    assert r["status"] == "error" and "fixture unreadable" in r["error"]
