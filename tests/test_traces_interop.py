@@ -442,3 +442,32 @@ def test_otlp_events_on_spans_that_did_not_fail(tmp_path: Path) -> None:
     assert [(s.ref, s.result) for s in run.spans] == [("workflow:bot", None),
                                                       ("model:m", "Bonjour")]
     assert run.output == "Bonjour"
+
+
+# --- done-when fixtures: written from the raw files, passed through the real CLI ----------
+
+FIXTURES = [
+    (KOOG, "koog-greets-bob", None), (MSAF, "portland-weather", None),
+    (LANGGRAPH, "web-search-example", None), (PYDANTIC, "seattle-weather", None),
+    (OAI_AGENTS, "math-handoff", None), (SMOL, "tokyo-population", None),
+    (VERCEL, "haiku", "#0"), (VERCEL_STEP, "haiku", "#0"),
+    (VERCEL, "three-plus-three", "#1"), (VERCEL_STEP, "three-plus-three", "#1")]
+
+
+@pytest.mark.parametrize("path, name, run", FIXTURES,
+                         ids=[f"{p.parent.name}-{n}" for p, n, _ in FIXTURES])
+def test_done_when_fixture_passes(path: Path, name: str, run: str | None) -> None:
+    fixture = path.parent / "fixtures" / f"{name}.yaml"
+    r = invoke("check", str(fixture), str(path), *(["--run", run] if run else []))
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("PASS ")
+    r = invoke("check", str(fixture), str(path), "--format", "json",
+               *(["--run", run] if run else []))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["passed"] is True
+
+
+def test_done_when_fixture_fails_on_the_other_run() -> None:
+    fixture = VERCEL.parent / "fixtures" / "haiku.yaml"
+    r = invoke("check", str(fixture), str(VERCEL), "--run", "#1")
+    assert r.exit_code == 1, r.output
