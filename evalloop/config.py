@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evalloop.errors import UsageError
 from evalloop.fixtures import Scope
-from evalloop.kinds import ChangeKind, Severity
+from evalloop.kinds import ChangeKind, Severity, SpanType
 
 if TYPE_CHECKING:
     from evalloop.parse import Document
@@ -97,6 +97,11 @@ class ProtectionConfig(_Strict):
     )
 
 
+class TraceMapping(_Strict):
+    attribute: str = Field(min_length=1, description="A span carrying this attribute ...")
+    type: SpanType = Field(description="... is a span of this type, named by the attribute's value.")
+
+
 class Config(_Strict):
     """The repository's evalloop configuration; every field has a conventional default."""
 
@@ -128,6 +133,10 @@ class Config(_Strict):
         default_factory=list, description="Regexes of values the redaction scan accepts anywhere."
     )
     protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
+    trace_mapping: list[TraceMapping] = Field(
+        default_factory=list,
+        description="`evalloop check`: spans the trace importers do not recognise, mapped by an attribute.",
+    )
 
 
 def find_root(start: Path) -> Path:

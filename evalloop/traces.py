@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from evalloop import traces_anyagent, traces_aws, traces_jaeger, traces_langfuse, traces_otlp
 from evalloop.errors import EvalloopError
 from evalloop.runs import Run
-from evalloop.traces_map import Collector, RawSpan, build_runs
+from evalloop.traces_map import Collector, RawSpan, Unrecognised, build_runs
 
 FORMATS: tuple[str, ...] = ("native", "otlp", "openinference", "jaeger", "any_agent",
                             "langfuse", "aws", "spans")
@@ -42,6 +42,18 @@ _EXPECTED = ('expected an evalloop run, OTLP/JSON ({"resourceSpans": [...]}), Ja
 
 def load_runs(path: Path, fmt: str | None = None) -> list[Run]:
     """The runs recorded in `path`; EvalloopError (with the path) when it has none."""
+    return load_runs_report(path, fmt)[0]
+
+
+
+def load_runs_report(path: Path, fmt: str | None = None,
+                     mapping: tuple[tuple[str, str], ...] = (),
+                     ) -> tuple[list[Run], dict[str, list[Unrecognised]]]:
+    """The runs in `path` and, by trace id, the spans no rule recognised that look
+    like a tool call, a model call or an agent (`traces_map.looks_like`).
+
+    `mapping` is the user's `trace_mapping`: (attribute, span type) pairs.
+    """
     shown = str(path)
     if fmt is not None and fmt not in FORMATS:
         raise EvalloopError(f"unknown trace format {fmt!r} (expected one of {', '.join(FORMATS)})",
@@ -54,7 +66,7 @@ def load_runs(path: Path, fmt: str | None = None) -> list[Run]:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(raw, shown, fmt)
+        return _load(raw, shown, fmt, mapping)
     except EvalloopError as exc:
         if exc.path is None:
             exc.path = shown
@@ -256,15 +268,16 @@ def _is_native_run(data: Any) -> bool:
 
 # --- importers ----------------------------------------------------------------------
 
-def _load(raw: bytes, shown: str, fmt: str | None) -> list[Run]:
+def _load(raw: bytes, shown: str, fmt: str | None, mapping: tuple[tuple[str, str], ...] = (),
+          ) -> tuple[list[Run], dict[str, list[Unrecognised]]]:
     first_line, first, rest = _documents(raw, shown, fast_loads)
     chosen = fmt or detect_format(first)
     if chosen == "any_agent":
         # orjson turns integers beyond 64 bits (any-agent's decimal ids) into floats.
         first_line, first, rest = _documents(raw, shown, exact_loads)
     if chosen == "native":
-        return _native(first_line, first, rest, shown)
-    collector = Collector(oi_first=chosen == "openinference")
+        return _native(first_line, first, rest, shown), {}
+    collector = Collector(oi_first=chosen == "openinference", mapping=mapping)
     outputs: dict[str, str] = {}
     reader = _reader(chosen, first)
     add = collector.add
@@ -279,7 +292,7 @@ def _load(raw: bytes, shown: str, fmt: str | None) -> list[Run]:
             f"no spans found: {n} span(s) in {len(collector.traces)} trace(s), none with an "
             "agent meaning (gen_ai.operation.name, openinference.span.kind, evalloop.span.type, "
             "...)")
-    return runs
+    return runs, collector.unrecognised
 
 
 def _label(fmt: str) -> str:

@@ -15,6 +15,7 @@ adopted by the pydantic models without re-validation (`construct`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -769,23 +770,98 @@ class Trace:
         self.marked: list[tuple[float | None, dict[str, Any]]] = []
 
 
+# --- spans no rule recognised that look like agent work ---------------------------------
+
+_SEGMENTS = re.compile(r"[^a-z0-9]+")
+_TOOL_NAME = re.compile(r"(?i)(?:^|[^a-z])(?:tool|function)[ _.-]?call(?:$|[^a-z])"
+                        r"|^(?:execute|call|run|invoke)[ _.-]tool(?:$|[^a-z])|^tool[ _.:-]")
+_MODEL_NAME = re.compile(r"(?i)(?:^|[^a-z])(?:llm|chat[ _.-]?completions?|completions?)(?:$|[^a-z])")
+_AGENT_NAME = re.compile(r"(?i)(?:^|[ .:/-])agent(?:$|[ .:/-])")
+_MODEL_SEGMENTS = frozenset({"llm", "completion", "completions"})
+
+
+def _segments(key: str) -> list[str]:
+    return _SEGMENTS.split(key.lower())
+
+
+def looks_like(s: RawSpan) -> str | None:
+    """"tool", "model" or "agent" when an unrecognised span clearly looks like one.
+
+    Conservative: a tool is an attribute key with a segment `tool` (`my_framework.tool`,
+    `tool_name`) or `function_call` / `tool_call`, or a span name saying so (`tool call`,
+    `execute_tool x`, `tool.x`); `tools` (a list offered to a model) is not a call.
+    """
+    a = s.attrs
+    if a.get("gen_ai.tool.name") == "(merged tools)":  # dropped on purpose (see `_tool`)
+        return None
+    keys = [k for k in a if not k.startswith("evalloop.") and "user_agent" not in k.lower()]
+    for k in keys:
+        seg = _segments(k)
+        if "tool" in seg or "function_call" in k.lower() or "tool_call" in k.lower():
+            return "tool"
+    if _TOOL_NAME.search(s.name):
+        return "tool"
+    for k in keys:
+        if _MODEL_SEGMENTS.intersection(_segments(k)):
+            return "model"
+    if _MODEL_NAME.search(s.name):
+        return "model"
+    if any("agent" in _segments(k) for k in keys) or _AGENT_NAME.search(s.name):
+        return "agent"
+    return None
+
+
+class Unrecognised:
+    """A span no rule mapped that looks like a tool call, a model call or an agent."""
+
+    __slots__ = ("keys", "kind", "name", "span_id")
+
+    def __init__(self, kind: str, name: str, span_id: str | None, keys: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.span_id = span_id
+        self.keys = keys
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"looks_like": self.kind, "name": self.name, "span_id": self.span_id,
+                "attribute_keys": self.keys}
+
+
 class Collector:
     """Spans grouped by trace as a reader produces them.
 
     Each span is mapped on arrival, so a plumbing span shrinks to an `Other`
     tuple at once and its attributes are freed while the file is being read.
+    `mapping` holds (attribute, span type) pairs of the user's `trace_mapping`: a
+    span carrying the attribute becomes a span of that type named by its value.
     """
 
-    __slots__ = ("oi_first", "traces")
+    __slots__ = ("mapping", "oi_first", "traces", "unrecognised")
 
-    def __init__(self, oi_first: bool) -> None:
+    def __init__(self, oi_first: bool, mapping: tuple[tuple[str, str], ...] = ()) -> None:
         self.oi_first = oi_first
+        self.mapping = mapping
         self.traces: dict[str, Trace] = {}
+        self.unrecognised: dict[str, list[Unrecognised]] = {}
 
     def add(self, s: RawSpan) -> None:
         if s.events:
             fold_events(s.attrs, s.events)
+        if self.mapping:
+            a = s.attrs
+            for attr, type_ in self.mapping:
+                if attr in a and "evalloop.span.type" not in a:
+                    a["evalloop.span.type"] = type_
+                    if "evalloop.span.name" not in a and a[attr] is not None:
+                        value = a[attr]
+                        a["evalloop.span.name"] = value if isinstance(value, str) else str(value)
+                    break
         d = classify(s, self.oi_first)
+        if d is None:
+            kind = looks_like(s)
+            if kind is not None:
+                self.unrecognised.setdefault(s.trace_id, []).append(
+                    Unrecognised(kind, s.name, s.span_id, sorted(s.attrs)))
         trace = self.traces.get(s.trace_id)
         if trace is None:
             trace = self.traces[s.trace_id] = Trace()

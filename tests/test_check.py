@@ -104,11 +104,21 @@ def test_seed_fixtures_through_a_subprocess(tmp_path: Path) -> None:
         assert ok.stdout.startswith("PASS ")
 
 
-def test_several_runs_need_a_choice(tmp_path: Path) -> None:
+def test_several_runs_are_each_judged(tmp_path: Path) -> None:
     path = trace(tmp_path, BYPASS, FIXED)
     r = invoke("check", str(REGRESSION), str(path))
-    assert r.exit_code == 2
-    assert "holds 2 runs; choose one with --run: bypass-1, fixed-1" in r.output
+    assert r.exit_code == 1, r.output
+    rows = [line.split() for line in r.output.splitlines()[2:4]]
+    assert [row[:2] for row in rows] == [["bypass-1", "FAIL"], ["fixed-1", "pass"]]
+    assert int(rows[0][2]) > 0 and rows[1][2] == "0"
+    assert "2 runs, 1 failed" in r.output.splitlines()[0]
+    r = invoke("check", str(REGRESSION), str(path), "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.output)
+    assert [(d["run_id"], d["passed"]) for d in doc] == [("bypass-1", False), ("fixed-1", True)]
+    assert all(d["unrecognised"] == [] for d in doc)
+    only_fixed = trace(tmp_path, FIXED, FIXED, name="fixed.json")
+    assert invoke("check", str(REGRESSION), str(only_fixed)).exit_code == 0
     assert invoke("check", str(REGRESSION), str(path), "--run", "fixed-1").exit_code == 0
     assert invoke("check", str(REGRESSION), str(path), "--run", "bypass-1").exit_code == 1
     r = invoke("check", str(REGRESSION), str(path), "--run", "nope")
@@ -119,8 +129,8 @@ def test_runs_without_ids_are_listed_by_the_ids_the_importer_gives(tmp_path: Pat
     a, b = {**BYPASS, "run_id": None}, {**FIXED, "run_id": None}
     path = trace(tmp_path, a, b)
     r = invoke("check", str(REGRESSION), str(path))
-    assert r.exit_code == 2
-    ids = r.output.rsplit("--run: ", 1)[1].strip().split(", ")
+    assert r.exit_code == 1
+    ids = [line.split()[0] for line in r.output.splitlines()[2:4]]
     assert len(ids) == 2
     assert invoke("check", str(REGRESSION), str(path), "--run", ids[1]).exit_code == 0
     assert invoke("check", str(REGRESSION), str(path), "--run", ids[0]).exit_code == 1

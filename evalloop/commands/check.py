@@ -1,8 +1,12 @@
 """`evalloop check FIXTURE TRACE`: evaluate one recorded run against one fixture.
 
 Exit 0 when the run passes, 1 when it violates the fixture, 2 when the input is
-unusable (unreadable or invalid fixture, unreadable trace, no run or several
-runs to choose from without `--run`).
+unusable (unreadable or invalid fixture, unreadable trace, no run). A file of
+several runs without `--run` has each judged: 1 when any fails.
+
+Spans no importer rule recognised that look like tool calls, model calls or
+agents are listed (`unrecognised`); a fixture with tool expectations fails
+closed on tool-looking ones unless `trace_mapping` in evalloop.yaml maps them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from evalloop.errors import EvalloopError, UsageError
 from evalloop.fixtures import Fixture
 from evalloop.report import clean
 from evalloop.runs import Run
-from evalloop.trajectory import FixtureError, Verdict, compile
+from evalloop.traces_map import Unrecognised
+from evalloop.trajectory import FixtureError, Verdict, Violation, compile
 
 
 def load_fixture(path: Path) -> Fixture:
@@ -101,18 +106,110 @@ def format_text(verdict: Verdict, fixture_path: Path, trace_path: Path) -> str:
     return "\n".join(lines)
 
 
+def judges_tools(fixture: Fixture) -> bool:
+    """Whether the fixture has an expectation an unrecognised tool call could pass."""
+    e = fixture.expected
+    forbidden = [*e.forbidden_spans, *(fixture.forbidden_spans or [])]
+    return bool(e.tools_called or e.tools_not_called or e.tool_args or e.tool_sequence
+                or (e.budget is not None and e.budget.max_tool_calls is not None)
+                or any(ref.startswith("tool:") for ref in forbidden))
+
+
+def _cannot_judge(tools: list[Unrecognised]) -> Violation:
+    names = sorted({u.name for u in tools})
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    return Violation(
+        "unrecognised_spans",
+        f"cannot judge: {len(tools)} span{'s' if len(tools) != 1 else ''} look like tool calls "
+        f"but were not recognised ({shown}); map them with trace_mapping in evalloop.yaml",
+        actual=[u.to_dict() for u in tools[:20]], details={"judged": False})
+
+
+def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised]) -> Verdict:
+    verdict = compile(fixture).evaluate(run)
+    tools = [u for u in unrecognised if u.kind == "tool"]
+    if tools and judges_tools(fixture):
+        return Verdict(verdict.fixture_id, False, [_cannot_judge(tools), *verdict.violations],
+                       verdict.run_id)
+    return verdict
+
+
+def _mapping(trace_path: Path) -> tuple[tuple[str, str], ...]:
+    from evalloop.config import find_root, load_config
+
+    root = find_root(trace_path.parent if trace_path.parent != Path() else Path.cwd())
+    cfg = load_config(root)
+    if not cfg.trace_mapping:
+        root = find_root(Path.cwd())
+        cfg = load_config(root)
+    return tuple((m.attribute, m.type) for m in cfg.trace_mapping)
+
+
+def _unrecognised_note(unrecognised: list[Unrecognised]) -> str:
+    kinds: dict[str, list[str]] = {}
+    for u in unrecognised:
+        kinds.setdefault(u.kind, []).append(u.name)
+    parts = []
+    for kind, names in sorted(kinds.items()):
+        shown = ", ".join(sorted(set(names))[:5])
+        parts.append(f"{len(names)} look like {kind}s ({clean(shown)})")
+    return ("  note: spans not recognised: " + "; ".join(parts) +
+            " (see `--format json`; map them with trace_mapping in evalloop.yaml)")
+
+
+def _doc(verdict: Verdict, unrecognised: list[Unrecognised]) -> dict[str, Any]:
+    doc = verdict.to_dict()
+    doc["unrecognised"] = [u.to_dict() for u in unrecognised]
+    return doc
+
+
+def _dumps(doc: Any) -> str:
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode()
+
+
 def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: str | None = None,
           trace_format: str | None = None) -> int:
-    from evalloop.traces import load_runs
+    """Judge the run `--run` names, the only run, or every run of the file."""
+    from evalloop.traces import load_runs_report
 
     fixture = load_fixture(fixture_path)
     if not trace_path.is_file():
         raise UsageError("no such trace file", path=str(trace_path))
-    runs = load_runs(trace_path, trace_format)
-    run = pick_run(runs, run_id, trace_path)
-    verdict = compile(fixture).evaluate(run)
+    runs, unrecognised = load_runs_report(trace_path, trace_format, _mapping(trace_path))
+    chosen = [pick_run(runs, run_id, trace_path)] if run_id is not None or len(runs) <= 1 \
+        else runs
+    results = []
+    for run in chosen:
+        found = unrecognised.get(run.trace_id or "", []) if run.trace_id is not None else []
+        results.append((run, judge(fixture, run, found), found))
+    if len(results) == 1:
+        _run, verdict, found = results[0]
+        if fmt == "json":
+            sys.stdout.write(_dumps(_doc(verdict, found)) + "\n")
+        else:
+            text = format_text(verdict, fixture_path, trace_path)
+            if found:
+                text += "\n" + _unrecognised_note(found)
+            sys.stdout.write(text + "\n")
+        return 0 if verdict.passed else 1
+    failed = sum(not v.passed for _r, v, _f in results)
     if fmt == "json":
-        sys.stdout.write(verdict.to_json() + "\n")
+        sys.stdout.write(_dumps([_doc(v, f) for _r, v, f in results]) + "\n")
     else:
-        sys.stdout.write(format_text(verdict, fixture_path, trace_path) + "\n")
-    return 0 if verdict.passed else 1
+        ids = [clean(v.run_id or r.trace_id or f"#{i}") for i, (r, v, _f) in enumerate(results)]
+        width = max(len("run"), *(len(i) for i in ids))
+        lines = [clean(f"{'FAIL' if failed else 'PASS'} {fixture.id} ({trace_path}): "
+                       f"{len(results)} runs, {failed} failed"),
+                 f"  {'run':<{width}}  result  violations"]
+        for rid, (_r, v, _f) in zip(ids, results, strict=True):
+            lines.append(f"  {rid:<{width}}  {'pass' if v.passed else 'FAIL':<6}  "
+                         f"{len(v.violations)}")
+        for _r, v, f in results:
+            if v.passed and not f:
+                continue
+            lines.append("")
+            lines.append(format_text(v, fixture_path, trace_path))
+            if f:
+                lines.append(_unrecognised_note(f))
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 1 if failed else 0
