@@ -471,3 +471,84 @@ def test_done_when_fixture_fails_on_the_other_run() -> None:
     fixture = VERCEL.parent / "fixtures" / "haiku.yaml"
     r = invoke("check", str(fixture), str(VERCEL), "--run", "#1")
     assert r.exit_code == 1, r.output
+
+
+# --- nothing dropped silently: unrecognised spans and trace_mapping -----------------------
+
+def _custom_tool_trace(tmp_path: Path) -> Path:
+    """Synthetic: a framework no importer knows, marking its tool calls only with
+    `my_framework.tool`, under a GenAI `invoke_agent` span."""
+    from test_traces import otlp, otlp_span
+
+    agent = otlp_span("12" * 16, "a" * 16, name="invoke_agent bot", end_ms=5,
+                      attrs={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "bot"})
+    call = otlp_span("12" * 16, "b" * 16, "a" * 16, name="step", start_ms=1, end_ms=2,
+                     attrs={"my_framework.tool": "delete_user", "my_framework.user_id": 7})
+    return write(tmp_path / "t.json", json.dumps(otlp(agent, call)))
+
+
+def test_unrecognised_tool_span_fails_closed(tmp_path: Path) -> None:
+    path = _custom_tool_trace(tmp_path)
+    fixture = write(tmp_path / "f.json", json.dumps(
+        {"id": "no-delete", "expected": {"tools_not_called": ["delete_user"]}}))
+    r = invoke("check", str(fixture), str(path))
+    assert r.exit_code == 1, r.output
+    assert "cannot judge: 1 span look like tool calls but were not recognised (step)" in r.output
+    assert "note: spans not recognised: 1 look like tools (step)" in r.output
+    r = invoke("check", str(fixture), str(path), "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.output)
+    assert doc["unrecognised"] == [{"looks_like": "tool", "name": "step", "span_id": "b" * 16,
+                                    "attribute_keys": ["my_framework.tool",
+                                                       "my_framework.user_id"]}]
+    assert doc["violations"][0]["kind"] == "unrecognised_spans"
+    # without tool expectations the run is judged; the spans are still listed
+    plain = write(tmp_path / "p.json", json.dumps(
+        {"id": "plain", "expected": {"required_spans": ["workflow:bot"]}}))
+    r = invoke("check", str(plain), str(path))
+    assert r.exit_code == 0, r.output
+    assert "note: spans not recognised" in r.output
+
+
+def test_trace_mapping_recognises_the_span(tmp_path: Path) -> None:
+    path = _custom_tool_trace(tmp_path)
+    write(tmp_path / "evalloop.yaml",
+          "trace_mapping:\n  - {attribute: my_framework.tool, type: tool}\n")
+    fixture = write(tmp_path / "f.json", json.dumps(
+        {"id": "no-delete", "expected": {"tools_not_called": ["delete_user"]}}))
+    r = invoke("check", str(fixture), str(path))
+    assert r.exit_code == 1, r.output
+    assert "forbidden tool delete_user was called" in r.output
+    assert "cannot judge" not in r.output and "not recognised" not in r.output
+    called = write(tmp_path / "c.json", json.dumps(
+        {"id": "deletes", "expected": {"tools_called": ["delete_user"]}}))
+    assert invoke("check", str(called), str(path)).exit_code == 0
+
+
+@pytest.mark.parametrize("path", [KOOG, MSAF, LANGGRAPH, PYDANTIC, OAI_AGENTS, SMOL, VERCEL,
+                                  VERCEL_STEP], ids=lambda p: p.parent.name + "-" + p.stem)
+def test_real_files_have_no_unrecognised_tools(path: Path) -> None:
+    from evalloop.traces import load_runs_report
+
+    _runs, unrecognised = load_runs_report(path)
+    assert [u.name for us in unrecognised.values() for u in us if u.kind == "tool"] == []
+
+
+# --- every run of a multi-run file judged in one call -------------------------------------
+
+def test_check_judges_every_run_of_a_real_multi_run_file(tmp_path: Path) -> None:
+    fixture = VERCEL.parent / "fixtures" / "haiku.yaml"
+    r = invoke("check", str(fixture), str(VERCEL))
+    assert r.exit_code == 1, r.output
+    rows = [line.split() for line in r.output.splitlines()[2:4]]
+    assert [row[:2] for row in rows] == [["700d5f98fe2420adcf6ab0822f7a323c", "pass"],
+                                         ["673a889f59126f8b4c90dce5a1f99368", "FAIL"]]
+    r = invoke("check", str(fixture), str(VERCEL), "--format", "json")
+    assert [d["passed"] for d in json.loads(r.output)] == [True, False]
+    assert invoke("check", str(fixture), str(VERCEL), "--run", "#0").exit_code == 0
+    # a fixture every run meets passes the whole file
+    no_tools = write(tmp_path / "n.json", json.dumps(
+        {"id": "no-tools", "expected": {"budget": {"max_tool_calls": 0, "max_tokens": 60}}}))
+    r = invoke("check", str(no_tools), str(VERCEL))
+    assert r.exit_code == 0, r.output
+    assert "2 runs, 0 failed" in r.output
