@@ -124,7 +124,7 @@ def validate(files: tuple[Path, ...], fmt: str, today: dt.datetime | None,
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--run", "run_id", default=None,
-              help="Which run to judge when the trace holds several (run or trace id).")
+              help="Judge only this run (run or trace id, or #N); without it every run is judged.")
 @click.option("--trace-format",
               type=click.Choice(["native", "otlp", "openinference", "jaeger", "any_agent", "langfuse", "aws", "spans"]),
               default=None, help="Force the trace format instead of detecting it.")

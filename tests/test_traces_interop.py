@@ -493,7 +493,7 @@ def test_unrecognised_tool_span_fails_closed(tmp_path: Path) -> None:
         {"id": "no-delete", "expected": {"tools_not_called": ["delete_user"]}}))
     r = invoke("check", str(fixture), str(path))
     assert r.exit_code == 1, r.output
-    assert "cannot judge: 1 span look like tool calls but were not recognised (step)" in r.output
+    assert "cannot judge: 1 span looks like tool calls but were not recognised (step)" in r.output
     assert "note: spans not recognised: 1 look like tools (step)" in r.output
     r = invoke("check", str(fixture), str(path), "--format", "json")
     assert r.exit_code == 1

@@ -120,7 +120,7 @@ def _cannot_judge(tools: list[Unrecognised]) -> Violation:
     shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
     return Violation(
         "unrecognised_spans",
-        f"cannot judge: {len(tools)} span{'s' if len(tools) != 1 else ''} look like tool calls "
+        f"cannot judge: {len(tools)} span{'s look' if len(tools) != 1 else ' looks'} like tool calls "
         f"but were not recognised ({shown}); map them with trace_mapping in evalloop.yaml",
         actual=[u.to_dict() for u in tools[:20]], details={"judged": False})
 
