@@ -14,6 +14,7 @@ adopted by the pydantic models without re-validation (`construct`).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -780,8 +781,21 @@ _AGENT_NAME = re.compile(r"(?i)(?:^|[ .:/-])agent(?:$|[ .:/-])")
 _MODEL_SEGMENTS = frozenset({"llm", "completion", "completions"})
 
 
-def _segments(key: str) -> list[str]:
-    return _SEGMENTS.split(key.lower())
+@functools.lru_cache(maxsize=65_536)
+def _key_hints(key: str) -> frozenset[str]:
+    """What one attribute key suggests; keys repeat across spans, so each is split once."""
+    low = key.lower()
+    if key.startswith("evalloop.") or "user_agent" in low:
+        return frozenset()
+    seg = set(_SEGMENTS.split(low))
+    hints = set()
+    if "tool" in seg or "function_call" in low or "tool_call" in low:
+        hints.add("tool")
+    if _MODEL_SEGMENTS.intersection(seg):
+        hints.add("model")
+    if "agent" in seg:
+        hints.add("agent")
+    return frozenset(hints)
 
 
 def looks_like(s: RawSpan) -> str | None:
@@ -794,19 +808,14 @@ def looks_like(s: RawSpan) -> str | None:
     a = s.attrs
     if a.get("gen_ai.tool.name") == "(merged tools)":  # dropped on purpose (see `_tool`)
         return None
-    keys = [k for k in a if not k.startswith("evalloop.") and "user_agent" not in k.lower()]
-    for k in keys:
-        seg = _segments(k)
-        if "tool" in seg or "function_call" in k.lower() or "tool_call" in k.lower():
-            return "tool"
-    if _TOOL_NAME.search(s.name):
+    hints: set[str] = set()
+    for k in a:
+        hints |= _key_hints(k)
+    if "tool" in hints or _TOOL_NAME.search(s.name):
         return "tool"
-    for k in keys:
-        if _MODEL_SEGMENTS.intersection(_segments(k)):
-            return "model"
-    if _MODEL_NAME.search(s.name):
+    if "model" in hints or _MODEL_NAME.search(s.name):
         return "model"
-    if any("agent" in _segments(k) for k in keys) or _AGENT_NAME.search(s.name):
+    if "agent" in hints or _AGENT_NAME.search(s.name):
         return "agent"
     return None
 
