@@ -87,6 +87,8 @@ def _where_it_went(e: Entry, cs: ChangeSet) -> tuple[ProtectionKind, str, str | 
             return "removed", f"{e.path} is deleted", None
         if c.status == "renamed" and c.old_path == e.path:
             return "removed", f"moved to {c.path}, outside the `fixtures:` globs", c.path
+    if cs.merge_base is None:  # no diff to tell how it went
+        return "removed", f"{e.path} is not a fixture of head (deleted, moved, or outside the `fixtures:` globs)", None
     return "excluded", f"{e.path} is no longer matched by the `fixtures:` globs of head's evalloop.yaml", e.path
 
 

@@ -335,3 +335,19 @@ def test_a_fixture_broken_in_the_pr_is_an_error_not_a_silent_exclusion(tmp_path:
     assert proc.returncode == 1 and report["protection_changes"] == []
     [r] = report["results"]
     assert r["status"] == "error" and "fixture unreadable" in r["error"]
+
+
+def test_without_a_merge_base_the_base_commit_is_the_floor(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write_files(root, {"evalloop.yaml": "version: 1\n", "owners.yaml": "owners: {support-platform: {}}\n",
+                       "fixtures/safety.yaml": SAFETY, "prompts/p.md": "v1\n"})
+    repo = git.Repo.init(root, initial_branch="main")
+    commit_all(repo, "base")
+    repo.git.checkout("--orphan", "unrelated")
+    (root / "fixtures/safety.yaml").unlink()
+    commit_all(repo, "a history of its own, without the fixture")
+    proc = run_evalloop("gate", "--base", "main", "--format", "json", cwd=root)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert changes_of(report) == {("safety-refusal", "removed")}
+    assert any("checked against the base commit" in n for n in report["notes"])

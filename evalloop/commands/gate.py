@@ -123,17 +123,22 @@ def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel
              ) -> tuple[list[ProtectionChange], revision.Revision | None, dict[str, Any], list[str]]:
     """Protection changes against the merge-base, and the base versions of the unapproved ones,
     which replace head's in the selection (they run against head's agent)."""
-    if cs.merge_base is None:
-        return [], None, {}, ["no merge-base: protection changes (fixtures removed, downgraded, narrowed or "
-                              "quarantined) cannot be checked; every fixture of head runs"]
     notes: list[str] = []
+    floor = cs.merge_base
+    if floor is None:
+        try:  # unrelated histories or a shallow clone: the base commit itself is the floor
+            floor = repo.commit(cs.base).hexsha
+            notes.append(f"no merge-base: protection changes are checked against the base commit {floor[:12]}")
+        except (ValueError, git.BadName, git.GitCommandError):
+            return [], None, {}, ["the base revision is unknown: protection changes (fixtures removed, "
+                                  "downgraded, narrowed or quarantined) cannot be checked; every fixture of head runs"]
     try:
-        base_config = revision.config_at(repo, cs.merge_base, head.prefix)
+        base_config = revision.config_at(repo, floor, head.prefix)
     except EvalloopError as exc:
         notes.append(f"the base revision's evalloop.yaml is unusable ({exc}); its fixtures are read with "
                      "head's config")
         base_config = head.config
-    base = revision.load(repo, cs.merge_base, head.prefix, base_config, cache)
+    base = revision.load(repo, floor, head.prefix, base_config, cache)
     notes += base.notes
     found = protection.detect(base, head, cs, today)
     found_changes, approval_notes = protection.approve(found, repo, base, head, labels)
@@ -142,13 +147,13 @@ def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel
     by_id = {f.change.id: f.base_entry for f in found}
     replaced = {e.id: e for e in (by_id[i] for i in pending)}
     sel.selected = [s for s in sel.selected if s.id not in replaced]
-    loaded = revision.load_fixtures(repo, cs.merge_base, head.prefix, base.config, [e.path for e in replaced.values()])
+    loaded = revision.load_fixtures(repo, floor, head.prefix, base.config, [e.path for e in replaced.values()])
     base_versions: dict[str, Any] = {}
     for e in replaced.values():
         kinds = sorted({c.kind for c in found_changes if c.id == e.id})
         sel.selected.append(Selected(id=e.id, severity="blocking", path=e.path, reasons=[
             f"protection change ({', '.join(kinds)}) without approval: the base revision's version "
-            f"({cs.merge_base[:12]}:{e.path}) runs against head's agent"]))
+            f"({floor[:12]}:{e.path}) runs against head's agent"]))
         lf = loaded[e.path]
         if not isinstance(lf, str):
             fx = lf.fixture
