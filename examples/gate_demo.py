@@ -1,4 +1,4 @@
-"""The release gate on the bundled refund-support example, in three pull requests.
+"""The release gate on the bundled refund-support example, in four pull requests.
 
     python examples/gate_demo.py [--keep] [--format text|markdown]
 
