@@ -3,7 +3,7 @@
     python examples/gate_demo.py [--keep] [--format text|markdown]
 
 It copies the example (root evalloop.yaml, owners.yaml, fixtures/, incidents/
-and examples/refund-support/) into a fresh git repository and opens three
+and examples/refund-support/) into a fresh git repository and opens four
 "pull requests" against main, running `evalloop gate` on each:
 
 1. a workflow change that reintroduces the approval bypass (INC-2026-04-18-001)
@@ -15,7 +15,7 @@ and examples/refund-support/) into a fresh git repository and opens three
    rest downgraded to exploratory -> BLOCK: protection changes need their owner's
    approval, and the base versions of the fixtures still run and fail.
 
-Exit 0 when all three gates decide as described, 1 otherwise.
+Exit 0 when all four gates decide as described, 1 otherwise.
 """
 
 from __future__ import annotations
