@@ -18,7 +18,7 @@ import orjson
 
 from evalloop.errors import EvalloopError
 from evalloop.runs import float_value
-from evalloop.traces_map import RawSpan
+from evalloop.traces_map import RawSpan, add_parsed
 
 
 def _id(value: Any, width: int) -> str | None:
@@ -105,13 +105,7 @@ def read(doc: Any, add: Callable[[RawSpan], None], where: str,
         raise EvalloopError(f"{where}: not an any-agent trace (expected "
                             '{"spans": [{"context": ...}], "final_output": ...})')
     ids: list[str] = []
-    for k, sp in enumerate(spans):
-        try:
-            raw = _span(sp)
-        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # only parsing here
-            raise EvalloopError(f"{where}: malformed span at spans[{k}]: "
-                                f"{type(exc).__name__}: {exc}") from None
-        add(raw)
+    for raw in add_parsed(spans, _span, add, where, "spans"):
         if raw.trace_id not in ids:
             ids.append(raw.trace_id)
     text = final_text(doc)

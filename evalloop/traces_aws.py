@@ -23,7 +23,7 @@ from typing import Any
 
 from evalloop.errors import EvalloopError
 from evalloop.traces_anyagent import _ms as ns_or_iso_ms
-from evalloop.traces_map import RawSpan
+from evalloop.traces_map import RawSpan, add_parsed
 from evalloop.traces_otlp import hex_id
 
 _ERROR = frozenset({2, "2", "ERROR", "STATUS_CODE_ERROR", "error"})
@@ -112,11 +112,5 @@ def read(doc: Any, add: Callable[[RawSpan], None], where: str,
     if spans is None:
         raise EvalloopError(f"{where}: not a span dump (expected span objects with traceId/"
                             "spanId, trace_id/span_id or spanContext)")
-    for k, sp in enumerate(spans):
-        try:
-            raw = _span(sp)
-        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # only parsing here
-            raise EvalloopError(f"{where}: malformed span at [{k}]: "
-                                f"{type(exc).__name__}: {exc}") from None
-        add(raw)
+    add_parsed(spans, _span, add, where, "")
     return len(spans)

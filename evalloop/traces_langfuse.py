@@ -22,7 +22,7 @@ from typing import Any
 from evalloop.errors import EvalloopError
 from evalloop.traces_anyagent import _ms as iso_ms
 from evalloop.traces_events import EVENT_TEXT, message_text
-from evalloop.traces_map import RawSpan, json_value
+from evalloop.traces_map import RawSpan, add_parsed, json_value
 
 _TYPES = frozenset({"SPAN", "GENERATION", "EVENT", "TOOL", "AGENT", "CHAIN", "RETRIEVER",
                     "EMBEDDING", "EVALUATOR", "GUARDRAIL"})
@@ -148,6 +148,12 @@ def _span(obs: dict[str, Any], trace_id: str) -> RawSpan:
                    _attributes(obs), failed, obs.get("statusMessage") or None, None, None)
 
 
+def _observation(obs: Any) -> dict[str, Any]:
+    if type(obs) is not dict:
+        raise TypeError("an observation is an object")
+    return obs
+
+
 def read(doc: Any, add: Callable[[RawSpan], None], where: str,
          outputs: dict[str, str]) -> int:
     parts = _parts(doc)
@@ -156,10 +162,7 @@ def read(doc: Any, add: Callable[[RawSpan], None], where: str,
                             '"observations": [...]}})')
     trace, observations = parts
     trace_id = str(trace.get("id") or "")
-    for k, obs in enumerate(observations):
-        if type(obs) is not dict:
-            raise EvalloopError(f"{where}: malformed observation at observations[{k}]")
-        add(_span(obs, trace_id))
+    add_parsed(observations, lambda obs: _span(_observation(obs), trace_id), add, where, "observations")
     text = message_text(trace.get("output"))
     if text is not None and trace_id:
         outputs[trace_id] = text

@@ -1026,3 +1026,19 @@ def build_runs(collector: Collector, *, source: str,
             runs.append((built[0], trace_id, built[1]))
     runs.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in runs]
+
+
+def add_parsed(items: Any, parse: Callable[[Any], RawSpan], add: Callable[[RawSpan], None], where: str,
+               label: str) -> list[RawSpan]:
+    """Parse and add each span of a reader's list; a malformed one is a one-line error naming
+    its position (`label[k]`), never a traceback."""
+    out = []
+    for k, item in enumerate(items):
+        try:
+            raw = parse(item)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # only parsing here
+            raise EvalloopError(f"{where}: malformed span at {label}[{k}]: {type(exc).__name__}: {exc}") from None
+        add(raw)
+        out.append(raw)
+    return out
+

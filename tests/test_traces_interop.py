@@ -552,3 +552,17 @@ def test_check_judges_every_run_of_a_real_multi_run_file(tmp_path: Path) -> None
     r = invoke("check", str(no_tools), str(VERCEL))
     assert r.exit_code == 0, r.output
     assert "2 runs, 0 failed" in r.output
+
+
+@pytest.mark.parametrize("doc", [
+    {"trace": {"id": "t"}, "observations": [{"id": "o", "type": "GENERATION", "startTime": "2026-01-01T00:00:00Z"}, 7]},
+    {"spans": [{"context": {"trace_id": "0x1", "span_id": "0x2"}, "name": "x", "attributes": 5}],
+     "final_output": "ok"},
+])
+def test_a_malformed_span_is_one_line_naming_its_position(tmp_path: Path, doc: dict[str, Any]) -> None:
+    trace = write(tmp_path / "trace.json", json.dumps(doc))
+    fixture = write(tmp_path / "f.yaml", "id: x\nowner: a\ninput: {}\nexpected: {tools_not_called: [t]}\n")
+    result = invoke("check", str(fixture), str(trace))
+    assert result.exit_code == 2, result.output
+    [line] = [ln for ln in result.output.splitlines() if ln]
+    assert "malformed span at " in line and "[" in line and "Traceback" not in result.output
