@@ -258,6 +258,12 @@ def read_text(path: Path, display: str, max_bytes: int, *, root: Path | None = N
     return decode_text(read_bytes(path, display, max_bytes, root=root), display)
 
 
+def first_error(exc: Any) -> str:
+    """A pydantic ValidationError's first problem as `key.path: message` (`(root)`: the document)."""
+    err = exc.errors()[0]
+    return f"{'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}"
+
+
 def decode_text(raw: bytes, display: str) -> str:
     """A file's or a git blob's bytes as text, or a LoadError for what is not UTF-8 YAML/JSON text."""
     if b"\x00" in raw[:8192]:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evalloop.changes import ChangeSet
 from evalloop.errors import EvalloopError
 from evalloop.kinds import ARTIFACT_KINDS
+from evalloop.parse import first_error
 from evalloop.quarantine import active, guarded
 from evalloop.revision import Revision, document, read_files
 from evalloop.selection import Entry, ScopeInfo
@@ -172,9 +173,7 @@ def _approvals_at(repo: git.Repo, commit: str, path: str) -> tuple[list[Approval
     except EvalloopError as exc:
         return [], f"{path} cannot be read ({exc}): it approves nothing"
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(map(str, err["loc"])) or "(root)"
-        return [], f"{path}: {loc}: {err['msg']}: it approves nothing"
+        return [], f"{path}: {first_error(exc)}: it approves nothing"
 
 
 def approve(found: list[Found], repo: git.Repo, base: Revision, head: Revision,

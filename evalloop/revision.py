@@ -107,6 +107,5 @@ def load_fixtures(repo: git.Repo, commit: str, prefix: str, config: Config, path
         except EvalloopError as exc:
             out[rel] = str(exc)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            out[rel] = f"{rel}: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}"
+            out[rel] = f"{rel}: {parse.first_error(exc)}"
     return out

@@ -236,8 +236,7 @@ def _parse_head(text: str, rel: str) -> Head | str:
     except parse.LoadError as exc:
         return str(exc)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        return f"{rel}: {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}"
+        return f"{rel}: {parse.first_error(exc)}"
 
 
 @dataclass

@@ -68,25 +68,21 @@ def pr_labels() -> list[str]:
 
 
 def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int,
-                 loaded: dict[str, Any] | None = None) -> list[FixtureResult]:
+                 loaded: list[Any] | None = None) -> list[FixtureResult]:
     """Run fixtures through the agent harness; no agent is an error each.
 
-    `loaded` (id -> a LoadedFixture or why it could not be loaded) gives the fixtures as
-    the revision's objects have them; without it the files under `root` are read."""
+    `loaded` (one per selected fixture: a LoadedFixture, or why it could not be loaded) gives
+    the fixtures as the revision's objects have them; without it the files under `root` are read."""
     if not selected:
         return []
     from evalloop import harness
 
-    items: list[Any] = []
-    errors: list[FixtureResult] = []
-    for s in selected:
-        got = loaded.get(s.id) if loaded is not None else s.path
-        if isinstance(got, str) and loaded is not None:
-            errors.append(FixtureResult(id=s.id, severity=s.severity, status="error", path=s.path,
-                                        error=f"fixture unreadable: {got}"))
-        elif got is not None:
-            items.append(got)
-    return errors + harness.run_fixtures(root, config, items, jobs=jobs)
+    if loaded is None:
+        return harness.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
+    errors = [FixtureResult(id=s.id, severity=s.severity, status="error", path=s.path,
+                            error=f"fixture unreadable: {lf}") for s, lf in zip(selected, loaded, strict=True)
+              if isinstance(lf, str)]
+    return errors + harness.run_fixtures(root, config, [lf for lf in loaded if not isinstance(lf, str)], jobs=jobs)
 
 
 def _apply_quarantine(results: list[FixtureResult], head: revision.Revision, base: revision.Revision | None,
@@ -143,9 +139,8 @@ def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel
     found = protection.detect(base, head, cs, today)
     found_changes, approval_notes = protection.approve(found, repo, base, head, labels)
     notes += approval_notes
-    pending = {c.id: c for c in found_changes if not c.approved}
-    by_id = {f.change.id: f.base_entry for f in found}
-    replaced = {e.id: e for e in (by_id[i] for i in pending)}
+    # approve() keeps found's order: the base entry of each change that is still pending
+    replaced = {f.base_entry.id: f.base_entry for f, c in zip(found, found_changes, strict=True) if not c.approved}
     sel.selected = [s for s in sel.selected if s.id not in replaced]
     loaded = revision.load_fixtures(repo, floor, head.prefix, base.config, [e.path for e in replaced.values()])
     base_versions: dict[str, Any] = {}
@@ -226,8 +221,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
         # the agent runs: what the agent writes in the work tree cannot change it
         head_rev = revision.load(repo, cs.head, prefix, head_config, cache)
         sel = selection.select(cs, head_rev.entries, head_config, head_root)
-        found, base_rev, base_versions, protect_notes = _protect(repo, cs, head_rev, sel, labels or [], today,
-                                                                 cache)
+        found, base_rev, base_versions, protect_notes = _protect(repo, cs, head_rev, sel, labels, today, cache)
         cache.save()
         if explain_id is not None:
             print(selection.explain(sel, explain_id))
@@ -244,7 +238,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
         else:
             head_paths = [s.path for s in to_run if s.id not in base_versions]
             by_path = revision.load_fixtures(repo, cs.head, prefix, head_config, head_paths)
-            loaded = {s.id: base_versions.get(s.id, by_path.get(s.path)) for s in to_run}
+            loaded = [base_versions[s.id] if s.id in base_versions else by_path[s.path] for s in to_run]
             results += run_selected(head_root, head_config, to_run, jobs, loaded)
             notes += _apply_quarantine(results, head_rev, base_rev, today,
                                        {c.id for c in found if not c.approved})
@@ -258,8 +252,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     order = {s.id: i for i, s in enumerate(sel.selected)}
     results.sort(key=lambda r: (order.get(r.id, -1), r.id))
     report = GateReport(
-        verdict=decide(results, found) if not select_only else ("block" if any(not c.approved for c in found)
-                                                                else "pass"),
+        verdict=decide([] if select_only else results, found),  # nothing ran: only protection changes decide
         base=cs.base, head=cs.head, merge_base=cs.merge_base, changed=cs.changed,
         behaviours=sel.behaviours, selected=sel.selected, results=results,
         counts=count(results, len(to_run)), notes=notes, protection_changes=found,

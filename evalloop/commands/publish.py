@@ -23,7 +23,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from evalloop import __version__, annotate, ghactions
+from evalloop import __version__, annotate, ghactions, parse
 from evalloop.github import GitHubClient, GitHubError, RetryPolicy
 from evalloop.report import (
     COMMENT_MARKER,
@@ -171,9 +171,7 @@ def load_report(path: Path, gate_exit_code: int | None, gate_log: Path | None) -
         why = f"no gate report at {path} ({exc.strerror})"
         return GateFailure(f"{log_tail}\n{why}".strip(), 2)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        return GateFailure(f"{path} is not a gate JSON report: {where}: {err['msg']}", 2)
+        return GateFailure(f"{path} is not a gate JSON report: {parse.first_error(exc)}", 2)
     if gate_exit_code is not None and (gate_exit_code == 1) != (report.verdict == "block"):
         # A report left over from an earlier run must not stand for this one.
         return GateFailure(f"evalloop gate exited {gate_exit_code} but its report says {report.verdict}; "
