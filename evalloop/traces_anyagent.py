@@ -32,7 +32,7 @@ def _id(value: Any, width: int) -> str | None:
     return text
 
 
-def _ms(value: Any) -> float | None:
+def ns_or_iso_ms(value: Any) -> float | None:
     """Nanoseconds or an ISO time to milliseconds.
 
     A time that is neither becomes NaN (not None, which would read as "not
@@ -72,8 +72,8 @@ def _span(sp: dict[str, Any]) -> RawSpan:
         events = [(str(e.get("name") or ""), dict(e.get("attributes") or {}))
                   for e in sp.get("events") or ()]
     return RawSpan(_id(context.get("trace_id"), 32) or "", _id(context.get("span_id"), 16),
-                   parent_id, str(sp.get("name") or ""), _ms(sp.get("start_time")),
-                   _ms(sp.get("end_time")), dict(sp.get("attributes") or {}), failed,
+                   parent_id, str(sp.get("name") or ""), ns_or_iso_ms(sp.get("start_time")),
+                   ns_or_iso_ms(sp.get("end_time")), dict(sp.get("attributes") or {}), failed,
                    status.get("description") or None, events, _kind(sp.get("kind")))
 
 
@@ -105,9 +105,13 @@ def read(doc: Any, add: Callable[[RawSpan], None], where: str,
         raise EvalloopError(f"{where}: not an any-agent trace (expected "
                             '{"spans": [{"context": ...}], "final_output": ...})')
     ids: list[str] = []
-    for raw in add_parsed(spans, _span, add, where, "spans"):
+
+    def add_noting_trace(raw: RawSpan) -> None:
+        add(raw)
         if raw.trace_id not in ids:
             ids.append(raw.trace_id)
+
+    add_parsed(spans, _span, add_noting_trace, where, "spans")
     text = final_text(doc)
     if text is not None and ids:
         # An AgentTrace is one agent run; its answer belongs to its (last) trace.

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalloop.errors import EvalloopError
-from evalloop.traces_anyagent import _ms as ns_or_iso_ms
+from evalloop.traces_anyagent import ns_or_iso_ms
 from evalloop.traces_map import RawSpan, add_parsed
 from evalloop.traces_otlp import hex_id
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalloop.errors import EvalloopError
-from evalloop.traces_anyagent import _ms as iso_ms
+from evalloop.traces_anyagent import ns_or_iso_ms
 from evalloop.traces_events import EVENT_TEXT, message_text
 from evalloop.traces_map import RawSpan, add_parsed, json_value
 
@@ -144,7 +144,7 @@ def _span(obs: dict[str, Any], trace_id: str) -> RawSpan:
     failed = obs.get("level") == "ERROR"
     return RawSpan(str(obs.get("traceId") or trace_id), str(obs.get("id") or "") or None,
                    obs.get("parentObservationId") or None, str(obs.get("name") or ""),
-                   iso_ms(obs.get("startTime")), iso_ms(obs.get("endTime") or obs.get("startTime")),
+                   ns_or_iso_ms(obs.get("startTime")), ns_or_iso_ms(obs.get("endTime") or obs.get("startTime")),
                    _attributes(obs), failed, obs.get("statusMessage") or None, None, None)
 
 

@@ -1029,16 +1029,13 @@ def build_runs(collector: Collector, *, source: str,
 
 
 def add_parsed(items: Any, parse: Callable[[Any], RawSpan], add: Callable[[RawSpan], None], where: str,
-               label: str) -> list[RawSpan]:
+               label: str) -> None:
     """Parse and add each span of a reader's list; a malformed one is a one-line error naming
-    its position (`label[k]`), never a traceback."""
-    out = []
+    its position (`label[k]`), never a traceback. Nothing is kept here: the collector frees
+    attributes as it goes."""
     for k, item in enumerate(items):
         try:
             raw = parse(item)
         except (AttributeError, TypeError, KeyError, ValueError) as exc:  # only parsing here
             raise EvalloopError(f"{where}: malformed span at {label}[{k}]: {type(exc).__name__}: {exc}") from None
         add(raw)
-        out.append(raw)
-    return out
-
