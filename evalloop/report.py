@@ -276,7 +276,7 @@ def render_markdown(r: GateReport, limit: int = GITHUB_COMMENT_LIMIT - COMMENT_W
     head = "\n".join(_head(r, last)) + "\n"
     closer = "\n</details>"
     if _size(head) + _size(closer + _CUT_NOTE) <= limit:
-        text = _markdown(r, last)
+        # `text` is the last level's rendering, from the loop's final pass
         cut = text.encode()[: limit - _size(closer + _CUT_NOTE)].decode(errors="ignore")
         cut = cut[: max(cut.rfind("\n"), len(head) - 1)]
         # Untrusted text cannot contain `<details` (md() escapes `<`): every one counted is ours.
