@@ -78,7 +78,6 @@ if TYPE_CHECKING:
 PROTOCOL = 1
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024  # protocol output of one run (all its messages); beyond it: error
 MAX_LOG_BYTES = 8 * 1024 * 1024  # stderr (a forked run: stdout too) of one run; beyond it: error
-LOG_KEEP_BYTES = 64 * 1024  # of that log, the end is kept (in memory) for error reasons
 MAX_SPANS = 10_000  # a runaway loop of tool calls ends as an error, not as memory exhaustion
 PASS_ENV = "EVALLOOP_AGENT_PASS_ENV"  # names of evalloop's own variables to hand to the agent
 _LOG_TAIL_BYTES = 4096
@@ -241,7 +240,7 @@ class _Lines:
 
 class _Log:
     """What the agent writes besides the protocol, read from a pipe by a thread so that the
-    agent never blocks on it: the last LOG_KEEP_BYTES are kept for error reasons (nothing
+    agent never blocks on it: the last _LOG_TAIL_BYTES, all an error reason quotes, are kept (nothing
     goes to disk), the rest is counted and dropped. Past `limit` bytes it calls `on_overflow`
     (which kills the run) and keeps draining; `overflow()` then says why the run failed."""
 
@@ -273,7 +272,7 @@ class _Log:
                 with self._lock:
                     self._total += len(chunk)
                     self._kept += chunk
-                    del self._kept[:-LOG_KEEP_BYTES]
+                    del self._kept[:-_LOG_TAIL_BYTES]
                     over = self.limit is not None and self._total > self.limit and not self._overflowed
                     self._overflowed = self._overflowed or over
                 if over:
@@ -1051,6 +1050,6 @@ def run_fixtures(root: Path, config: Config, fixtures: Sequence[str | os.PathLik
     return results
 
 
-__all__ = ["ALLOWED_ENV", "ALLOWED_ENV_PREFIXES", "LOG_KEEP_BYTES", "MAX_LOG_BYTES", "MAX_OUTPUT_BYTES", "PASS_ENV",
+__all__ = ["ALLOWED_ENV", "ALLOWED_ENV_PREFIXES", "MAX_LOG_BYTES", "MAX_OUTPUT_BYTES", "PASS_ENV",
            "PROTOCOL", "HarnessError", "LoadedFixture", "Session", "agent_environment", "home_environment",
            "load_fixture_file", "make_adapter", "run_fixture", "run_fixtures"]
