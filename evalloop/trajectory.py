@@ -1342,14 +1342,15 @@ class _Reading:
 
     value: float | None = None
     source: str = ""
-    problems: list[tuple[int | None, str, str]] | None = None  # (span index, field, why)
+    # (span index, field) -> why, in the order met; a dict so that thousands of broken
+    # spans cost a lookup each, not a scan of the ones before
+    problems: dict[tuple[int | None, str], str] | None = None
 
     def refuse(self, span_index: int | None, field: str, why: str) -> None:
         if self.problems is None:
-            self.problems = []
-        elif any(p[0] == span_index and p[1] == field for p in self.problems):
-            return  # "abc" was stored as NaN: say so once, with what was recorded
-        self.problems.append((span_index, field, why))
+            self.problems = {}
+        # "abc" was stored as NaN: say so once, with what was recorded (the first reason wins)
+        self.problems.setdefault((span_index, field), why)
 
 
 def _wrong(value: Any) -> str | None:
@@ -1514,7 +1515,7 @@ def _measured(kind: str, label: str, limit: float,
     def check(view: _View, out: list[Violation]) -> None:
         run = view.run
         reading = measure(run)
-        problems = reading.problems
+        problems = [(i, f, w) for (i, f), w in (reading.problems or {}).items()]
         if problems:
             # A broken measurement fails the budget whatever the others say: the
             # total it belongs to cannot be trusted either. Spans first: a run's
