@@ -52,10 +52,10 @@ def _walk(root: Path, base: str) -> Iterator[tuple[str, list[str], list[str]]]:
     """os.walk of `root/base` that stays in the repository: symlinked folders are listed, never
     entered (os.walk's default), and a base folder that is itself a link out of the repository
     is skipped. Names are only listed, never opened, so a FIFO among them cannot block here."""
+    from evalloop.parse import leaves_repository
+
     top = root / base if base else root
-    real_root = os.path.realpath(root)
-    real_top = os.path.realpath(top)
-    if not (real_top == real_root or real_top.startswith(real_root.rstrip(os.sep) + os.sep)):
+    if leaves_repository(top, root):
         return
     for folder, dirs, names in os.walk(top):
         dirs[:] = [d for d in dirs if d != ".git"]
