@@ -213,7 +213,8 @@ class Run(BaseModel):
             if isinstance(spans, list):
                 cleaned = [_clean(s, i, unjudged) if isinstance(s, dict) else s
                            for i, s in enumerate(spans)]
-                if unjudged:
+                # a converted value ("1e3" tokens) changes a span without anything unjudged
+                if any(c is not s for c, s in zip(cleaned, spans, strict=True)):
                     data = {**data, "spans": cleaned}
         run = handler(data)
         if unjudged:
