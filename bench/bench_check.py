@@ -42,9 +42,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evalloop.fixtures import Fixture
-from evalloop.runs import Run
-from evalloop.trajectory import Evaluator, Verdict, compile
+from evalloop.evaluate.trajectory import Evaluator, Verdict, compile
+from evalloop.model.fixture import Fixture
+from evalloop.model.run import Run
 
 TOOLS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
     "read_order": lambda r: {"order_id": f"ord_{r.randint(1000, 1015)}"},
@@ -230,7 +230,7 @@ def main() -> int:
           f"average; peer: {peer or 'agentevals NOT INSTALLED'}")
 
     # What building the runs costs (an importer's work, not the evaluator's), with
-    # the collector off as `evalloop.traces.load_runs` does for large files.
+    # the collector off as `evalloop.traces.load.load_runs` does for large files.
     t_parse, _ = timed(partial(_parse_all, run_dicts), opts.repeat, gc_off=True)
 
     cases = [(mode, "exact", refs) for mode in MODES] + [("superset", "subset", partial_refs)]

@@ -91,8 +91,9 @@ def in_process(root: Path, base: str, head: str) -> dict[str, float]:
     t0 = time.perf_counter()
     import git as gitpython
 
-    from evalloop import changes, protection, revision, selection
-    from evalloop.config import load_config
+    from evalloop.gate import changes, protection, selection
+    from evalloop.model.config import load_config
+    from evalloop.repo import revision
 
     t1 = time.perf_counter()
     repo = gitpython.Repo(root)

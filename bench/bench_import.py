@@ -50,7 +50,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evalloop.traces import load_runs  # noqa: E402
+from evalloop.traces.load import load_runs  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 TRACES = ROOT / "tests" / "data" / "traces"

@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evalloop.config import Config
-from evalloop.fixtures import Fixture
-from evalloop.incidents import Incident
-from evalloop.owners import OwnersFile
-from evalloop.protection import ApprovalsFile
-from evalloop.quarantine import QuarantineFile
-from evalloop.runs import Run
+from evalloop.gate.protection import ApprovalsFile
+from evalloop.model.config import Config
+from evalloop.model.fixture import Fixture
+from evalloop.model.incident import Incident
+from evalloop.model.owners import OwnersFile
+from evalloop.model.quarantine import QuarantineFile
+from evalloop.model.run import Run
 
 BASE_ID = "https://evalloop.dev/schemas/"
 MODELS: dict[str, type[BaseModel]] = {
@@ -56,7 +56,7 @@ def schema_text(model: type[BaseModel]) -> str:
 
 
 def write_all(folder: Path) -> list[Path]:
-    from evalloop.parse import atomic_write
+    from evalloop.repo.parse import atomic_write
 
     written = []
     for name, model in MODELS.items():

@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from evalloop.fixtures import Fixture
+from evalloop.model.fixture import Fixture
 from tests.conftest import PROJECT
 
 SEED_INCIDENT = PROJECT / "fixtures/refund/incident-2026-04-18-refund-approval-bypass.json"

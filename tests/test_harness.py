@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from evalloop.config import AgentConfig, Config
-from evalloop.fixtures import Fixture
-from evalloop.harness import (
+from evalloop.harness.runner import (
     ALLOWED_ENV,
     MAX_LOG_BYTES,
     MAX_OUTPUT_BYTES,
@@ -27,6 +25,8 @@ from evalloop.harness import (
     run_fixture,
     run_fixtures,
 )
+from evalloop.model.config import AgentConfig, Config
+from evalloop.model.fixture import Fixture
 from tests.conftest import write
 
 MANIFEST = """\

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
+from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
 from tests.conftest import invoke
 
 

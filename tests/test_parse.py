@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalloop import parse
+from evalloop.repo import parse
 from tests.conftest import write
 
 

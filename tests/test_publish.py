@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from evalloop import annotate, ghactions
 from evalloop.commands.publish import MARKER, Context, Options, PullRequest, comment_body, publish
-from evalloop.github import GitHubClient, GitHubError, RetryPolicy, next_link
-from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
+from evalloop.github import actions as ghactions
+from evalloop.github import annotations as annotate
+from evalloop.github.api import GitHubClient, GitHubError, RetryPolicy, next_link
+from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
 from tests.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
 from tests.github_server import FakeGitHub
 from tests.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from evalloop import quarantine
+from evalloop.model import quarantine
 from tests.conftest import invoke, write
 
 FIX = "id: {id}\nowner: my-team\nseverity: blocking\n{extra}input: {{user_message: hi}}\n"

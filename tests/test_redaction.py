@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalloop.redaction import iban_ok, luhn_ok, scan_data, scan_string
+from evalloop.validate.redaction import iban_ok, luhn_ok, scan_data, scan_string
 
 
 def codes(value: str, key: str | None = None) -> list[str]:

@@ -7,18 +7,9 @@ from typing import Any
 
 import pytest
 
-from evalloop import ghactions
 from evalloop.commands.publish import MARKER, Context, PullRequest, comment_body
-from evalloop.report import (
-    COMMENT_MARKER,
-    GITHUB_COMMENT_LIMIT,
-    PROTECTION_HEADING,
-    md,
-    render_junit,
-    render_markdown,
-    render_text,
-)
-from evalloop.verdict import (
+from evalloop.github import actions as ghactions
+from evalloop.model.results import (
     ChangedPath,
     FixtureResult,
     GateReport,
@@ -27,6 +18,15 @@ from evalloop.verdict import (
     Selected,
     count,
     decide,
+)
+from evalloop.report.render import (
+    COMMENT_MARKER,
+    GITHUB_COMMENT_LIMIT,
+    PROTECTION_HEADING,
+    md,
+    render_junit,
+    render_markdown,
+    render_text,
 )
 
 HOSTILE = "<img src=x onerror=alert(1)> **bold** | pipe [link](http://evil) @everyone\n# heading `code`"
@@ -343,7 +343,7 @@ def test_verdict_blocks_on_unapproved_protection_changes_alone() -> None:
 
 
 def test_our_sentences_keep_plain_code_spans_and_escape_quoted_values() -> None:
-    from evalloop.report import code, md_code
+    from evalloop.report.render import code, md_code
 
     said = md_code("the token lacks `pull-requests: write`: no comment posted (HTTP 403: " + ATTACK + ")")
     assert said.startswith("the token lacks `pull-requests: write`: no comment posted (HTTP 403: ")

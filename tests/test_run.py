@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from evalloop.config import load_config
 from evalloop.errors import UsageError
-from evalloop.harness import LoadedFixture, load_fixture_file
-from evalloop.selection_expr import Subject, compile_select
+from evalloop.gate.expressions import Subject, compile_select
+from evalloop.harness.runner import LoadedFixture, load_fixture_file
+from evalloop.model.config import load_config
 from tests.conftest import PROJECT, run_evalloop, write
 
 EXAMPLE = PROJECT / "examples" / "refund-support"

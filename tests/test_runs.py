@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from evalloop.runs import Run
+from evalloop.model.run import Run
 
 
 def test_a_span_count_spelled_as_a_float_string_is_converted_not_rejected() -> None:

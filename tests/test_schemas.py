@@ -6,7 +6,8 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from evalloop import parse, schemas
+from evalloop import schemas
+from evalloop.repo import parse
 from tests.conftest import PROJECT
 
 

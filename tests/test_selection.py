@@ -161,8 +161,8 @@ def test_head_other_than_checkout_uses_a_worktree(grepo: tuple[git.Repo, str], c
 
 
 def test_shard_partitions_selection() -> None:
-    from evalloop.selection import shard
-    from evalloop.verdict import Selected
+    from evalloop.gate.selection import shard
+    from evalloop.model.results import Selected
 
     sel = [Selected(id=f"f{i:02d}", severity="blocking", path=f"f{i}.yaml", reasons=["r"]) for i in range(11)]
     parts = [shard(sel, i, 3) for i in (1, 2, 3)]

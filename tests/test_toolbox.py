@@ -10,8 +10,15 @@ from typing import Any
 import pytest
 
 from evalloop.errors import EvalloopError
-from evalloop.fixtures import Context
-from evalloop.toolbox import Toolbox, ToolManifest, agent_context, load_manifest, measure_problem, unknown_tool_calls
+from evalloop.harness.toolbox import (
+    Toolbox,
+    ToolManifest,
+    agent_context,
+    load_manifest,
+    measure_problem,
+    unknown_tool_calls,
+)
+from evalloop.model.fixture import Context
 from tests.conftest import PROJECT, write
 
 MANIFEST = """\

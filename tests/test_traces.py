@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from evalloop.errors import EvalloopError
-from evalloop.runs import Run, Span
-from evalloop.traces import FORMATS, detect_format, load_runs
+from evalloop.model.run import Run, Span
+from evalloop.traces.load import FORMATS, detect_format, load_runs
 
 DATA = Path(__file__).resolve().parent / "data" / "traces"
 ADK = DATA / "adk_otlp"
@@ -791,8 +791,8 @@ def test_formats_tuple() -> None:
 # --- issue 9: measurements that are not numbers, numbers no reader takes ----------------------
 
 def _budget_messages(run: Run, **limits: Any) -> list[str]:
-    from evalloop.fixtures import Fixture
-    from evalloop.trajectory import evaluate
+    from evalloop.evaluate.trajectory import evaluate
+    from evalloop.model.fixture import Fixture
     fx = Fixture.model_validate({"id": "b", "expected": {"budget": limits}})
     return [v.message for v in evaluate(fx, run).violations]
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from conftest import invoke, write
 
-from evalloop.fixtures import SPAN_REF_PATTERN
-from evalloop.runs import Run
-from evalloop.traces import detect_format, load_runs
+from evalloop.model.fixture import SPAN_REF_PATTERN
+from evalloop.model.run import Run
+from evalloop.traces.load import detect_format, load_runs
 
 DATA = Path(__file__).resolve().parent / "data" / "traces"
 KOOG = DATA / "koog" / "koog-2025-08-26.langfuse.json"
@@ -528,7 +528,7 @@ def test_trace_mapping_recognises_the_span(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", [KOOG, MSAF, LANGGRAPH, PYDANTIC, OAI_AGENTS, SMOL, VERCEL,
                                   VERCEL_STEP], ids=lambda p: p.parent.name + "-" + p.stem)
 def test_real_files_have_no_unrecognised_tools(path: Path) -> None:
-    from evalloop.traces import load_runs_report
+    from evalloop.traces.load import load_runs_report
 
     _runs, unrecognised = load_runs_report(path)
     assert [u.name for us in unrecognised.values() for u in us if u.kind == "tool"] == []

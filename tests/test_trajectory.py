@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from evalloop.fixtures import Fixture
-from evalloop.runs import Run, Span
-from evalloop.trajectory import KINDS, FixtureError, Verdict, compile, error_verdict, evaluate
+from evalloop.evaluate.trajectory import KINDS, FixtureError, Verdict, compile, error_verdict, evaluate
+from evalloop.model.fixture import Fixture
+from evalloop.model.run import Run, Span
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEED_FIXTURES = PROJECT / "fixtures" / "refund"

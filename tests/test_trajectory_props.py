@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from evalloop.fixtures import Fixture
-from evalloop.matching import align, embed_in_order, max_matching
-from evalloop.runs import Run
-from evalloop.trajectory import evaluate, json_contains, json_equal
+from evalloop.evaluate.matching import align, embed_in_order, max_matching
+from evalloop.evaluate.trajectory import evaluate, json_contains, json_equal
+from evalloop.model.fixture import Fixture
+from evalloop.model.run import Run
 
 Call = tuple[str, dict[str, Any]]
 Spec = tuple[str, dict[str, Any] | None]

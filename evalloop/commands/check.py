@@ -19,14 +19,14 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from evalloop import parse
-from evalloop.config import Config
 from evalloop.errors import EvalloopError, UsageError
-from evalloop.fixtures import Fixture
-from evalloop.report import clean
-from evalloop.runs import Run
-from evalloop.traces_map import Unrecognised
-from evalloop.trajectory import FixtureError, Verdict, Violation, compile
+from evalloop.evaluate.trajectory import FixtureError, Verdict, Violation, compile
+from evalloop.model.config import Config
+from evalloop.model.fixture import Fixture
+from evalloop.model.run import Run
+from evalloop.repo import parse
+from evalloop.report.render import clean
+from evalloop.traces.mapping import Unrecognised
 
 
 def load_fixture(path: Path) -> Fixture:
@@ -135,7 +135,7 @@ def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised]) -> Verdi
 
 
 def _mapping(trace_path: Path) -> tuple[tuple[str, str], ...]:
-    from evalloop.config import find_root, load_config
+    from evalloop.model.config import find_root, load_config
 
     root = find_root(trace_path.parent if trace_path.parent != Path() else Path.cwd())
     cfg = load_config(root)
@@ -170,7 +170,7 @@ def _dumps(doc: Any) -> str:
 def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: str | None = None,
           trace_format: str | None = None) -> int:
     """Judge the run `--run` names, the only run, or every run of the file."""
-    from evalloop.traces import load_runs_report
+    from evalloop.traces.load import load_runs_report
 
     fixture = load_fixture(fixture_path)
     if not trace_path.is_file():

@@ -14,12 +14,14 @@ from typing import Any
 
 import git
 
-from evalloop import changes, protection, quarantine, revision, selection
-from evalloop.config import Config, find_root, load_config
 from evalloop.errors import EvalloopError, UsageError
-from evalloop.parse import atomic_write
-from evalloop.report import RENDERERS
-from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
+from evalloop.gate import changes, protection, selection
+from evalloop.model import quarantine
+from evalloop.model.config import Config, find_root, load_config
+from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
+from evalloop.repo import revision
+from evalloop.repo.parse import atomic_write
+from evalloop.report.render import RENDERERS
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:
@@ -61,7 +63,7 @@ def checkout(repo: git.Repo, sha: str, prefix: str) -> Iterator[Path]:
 
 def pr_labels() -> list[str]:
     """Labels the environment gives: EVALLOOP_PR_LABELS (one per line), then the Actions event's."""
-    from evalloop.github import pull_request_labels
+    from evalloop.github.api import pull_request_labels
 
     given = [line.strip() for line in os.environ.get("EVALLOOP_PR_LABELS", "").splitlines() if line.strip()]
     return given + pull_request_labels(os.environ)
@@ -75,7 +77,7 @@ def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int
     the fixtures as the revision's objects have them; without it the files under `root` are read."""
     if not selected:
         return []
-    from evalloop import harness
+    from evalloop.harness import runner as harness
 
     if loaded is None:
         return harness.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)

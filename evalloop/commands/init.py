@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from evalloop.config import CONFIG_FILE
-from evalloop.kinds import CONVENTIONAL_FOLDERS
-from evalloop.parse import atomic_write
+from evalloop.model.config import CONFIG_FILE
+from evalloop.model.kinds import CONVENTIONAL_FOLDERS
+from evalloop.repo.parse import atomic_write
 
 CONFIG_TEMPLATE = """\
 # evalloop configuration: https://github.com/evalloop/evalloop#configuration

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from evalloop.commands.gate import emit
 from evalloop.errors import UsageError
-from evalloop.report import clean
-from evalloop.verdict import FixtureResult, GateReport, ProtectionChange, count, decide
+from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, count, decide
+from evalloop.report.render import clean
 
 
 def _load(path: Path) -> GateReport:

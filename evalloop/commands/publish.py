@@ -23,9 +23,13 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from evalloop import __version__, annotate, ghactions, parse
-from evalloop.github import GitHubClient, GitHubError, RetryPolicy
-from evalloop.report import (
+from evalloop import __version__
+from evalloop.github import actions as ghactions
+from evalloop.github import annotations as annotate
+from evalloop.github.api import GitHubClient, GitHubError, RetryPolicy
+from evalloop.model.results import GateReport, gating_failure
+from evalloop.repo import parse
+from evalloop.report.render import (
     COMMENT_MARKER,
     clean,
     code,
@@ -36,7 +40,6 @@ from evalloop.report import (
     render_markdown,
     verdict_reason,
 )
-from evalloop.verdict import GateReport, gating_failure
 
 MARKER = COMMENT_MARKER
 DEFAULT_AUTHOR = "github-actions[bot]"  # who GITHUB_TOKEN comments as

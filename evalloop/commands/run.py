@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from evalloop.config import Config, find_root, load_config
 from evalloop.errors import UsageError
-from evalloop.globs import glob_files
-from evalloop.harness import LoadedFixture, load_fixture_file, run_fixtures
-from evalloop.parse import atomic_write
-from evalloop.report import clean, evidence_text
-from evalloop.selection_expr import Subject, compile_select
-from evalloop.verdict import FixtureResult, GateReport, Selected, count, decide, gating_failure
+from evalloop.gate.expressions import Subject, compile_select
+from evalloop.harness.runner import LoadedFixture, load_fixture_file, run_fixtures
+from evalloop.model.config import Config, find_root, load_config
+from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, gating_failure
+from evalloop.repo.globs import glob_files
+from evalloop.repo.parse import atomic_write
+from evalloop.report.render import clean, evidence_text
 
 RULES = (
     "block: a blocking fixture failed, errored, was flaky or had no run",
@@ -104,7 +104,7 @@ def run(*, select: tuple[str, ...], jobs: int, fmt: str, output: Path | None, co
     elapsed = time.monotonic() - started
     table = format_table(results, elapsed, jobs)
     if fmt != "text" or output is not None:
-        from evalloop.report import RENDERERS
+        from evalloop.report.render import RENDERERS
 
         text = table if fmt == "text" else RENDERERS[fmt](report_for(results, select))
         if output is not None:

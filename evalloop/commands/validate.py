@@ -6,11 +6,11 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from evalloop.config import find_root, load_config
 from evalloop.errors import UsageError
-from evalloop.findings import format_github, format_json, format_text
-from evalloop.validation import Repo
-from evalloop.validation import validate as run_checks
+from evalloop.model.config import find_root, load_config
+from evalloop.model.findings import format_github, format_json, format_text
+from evalloop.validate.checks import Repo
+from evalloop.validate.checks import validate as run_checks
 
 
 def validate(files: list[Path] | None, *, fmt: str = "text", today: dt.date | None = None,

@@ -1,0 +1,1 @@
+"""Evaluate: one run judged against one fixture's expectations."""

@@ -1,0 +1,1 @@
+"""Decide: what changed, which fixtures protect it, and the verdict."""

@@ -1,0 +1,1 @@
+"""GitHub: the REST API client, Actions runner files, annotations."""

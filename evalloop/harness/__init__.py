@@ -1,0 +1,1 @@
+"""Run fixtures through the agent against a mocked toolbox."""

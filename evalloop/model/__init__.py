@@ -1,0 +1,1 @@
+"""Contracts: the typed data every stage passes on (no I/O)."""

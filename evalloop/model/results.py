@@ -1,0 +1,143 @@
+"""The gate's decision (SPEC section 4) and the report it is published in.
+
+`block` if any blocking fixture fails, errors, is flaky without an owned quarantine,
+or has no run; `warn` if any warning fixture fails; `pass` otherwise. Exploratory
+fixtures are reported and never gate. Nothing is averaged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evalloop.model.kinds import Severity
+
+Verdict = Literal["pass", "warn", "block"]
+ResultStatus = Literal["pass", "fail", "error", "flaky", "no_run"]
+ChangeStatus = Literal["added", "modified", "deleted", "renamed", "mode_changed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChangedPath(_Model):
+    path: str
+    kind: str = Field(description="An artifact kind, or config / harness / other.")
+    status: ChangeStatus
+    old_path: str | None = None
+    keys: list[str] = Field(default_factory=list, description="Changed keys of a YAML/JSON artifact.")
+
+
+class Selected(_Model):
+    id: str
+    severity: Severity
+    path: str
+    reasons: list[str]
+
+
+class Reproduction(_Model):
+    """A newly added incident fixture must fail on base (it reproduces) and pass on head."""
+
+    base_status: ResultStatus
+    head_status: ResultStatus
+    reproduces: bool
+    note: str
+
+
+class FixtureResult(_Model):
+    id: str
+    severity: Severity
+    status: ResultStatus
+    path: str | None = None
+    owner: str | None = None
+    reason: str | None = None
+    incident_id: str | None = None
+    failures: list[dict[str, Any]] = Field(
+        default_factory=list, description="Violations (kind, message, evidence) of the failing run."
+    )
+    error: str | None = None
+    runs: int = 0
+    passes: int = 0
+    quarantined: bool = False
+    reproduction: Reproduction | None = None
+
+
+ProtectionKind = Literal["removed", "excluded", "downgraded", "narrowed", "quarantined", "unprotected"]
+
+
+class ProtectionChange(_Model):
+    """A pull request weakening what protected the base revision: listed first in every report,
+    and `block` unless an approval the base config accepts names it (docs/protection.md)."""
+
+    id: str = Field(description="The fixture's id on the base revision.")
+    kind: ProtectionKind = Field(
+        description="removed: deleted or moved away; excluded: no longer matched by `fixtures:`; "
+        "downgraded: severity below blocking; narrowed: `gates`/`scope` cover less; quarantined: newly "
+        "quarantined; unprotected: a safety/privacy/money/authorization mark removed.")
+    detail: str = Field(description="What changed, in one sentence.")
+    owner: str | None = Field(default=None, description="Who must approve it: the fixture's owner on base.")
+    base_path: str
+    head_path: str | None = None
+    approved: bool = False
+    approval: str | None = Field(default=None, description="Which approval accepted it, when one did.")
+
+
+class Counts(_Model):
+    selected: int = 0
+    passed: int = 0
+    failed: int = 0
+    errored: int = 0
+    flaky: int = 0
+    no_run: int = 0
+    blocking_failures: int = 0
+    warnings: int = 0
+
+
+class GateReport(_Model):
+    verdict: Verdict
+    base: str | None = None
+    head: str | None = None
+    merge_base: str | None = None
+    changed: list[ChangedPath] = Field(default_factory=list)
+    behaviours: dict[str, list[str]] = Field(
+        default_factory=dict, description="Changed kind -> eval categories it can affect."
+    )
+    selected: list[Selected] = Field(default_factory=list)
+    results: list[FixtureResult] = Field(default_factory=list)
+    counts: Counts = Field(default_factory=Counts)
+    notes: list[str] = Field(default_factory=list, description="Fallbacks and warnings, said out loud.")
+    protection_changes: list[ProtectionChange] = Field(
+        default_factory=list, description="Weakened protections of the base revision; unapproved ones block.")
+    shard: str | None = None
+
+
+def gating_failure(r: FixtureResult) -> bool:
+    """Whether a result counts as a failure for the gate (fail closed)."""
+    if r.status in ("fail", "error", "no_run"):
+        return True
+    return r.status == "flaky" and not r.quarantined
+
+
+def decide(results: list[FixtureResult], protection: list[ProtectionChange] | None = None) -> Verdict:
+    if any(not p.approved for p in protection or []):
+        return "block"
+    if any(r.severity == "blocking" and gating_failure(r) for r in results):
+        return "block"
+    if any(r.severity == "warning" and gating_failure(r) for r in results):
+        return "warn"
+    return "pass"
+
+
+def count(results: list[FixtureResult], selected: int) -> Counts:
+    return Counts(
+        selected=selected,
+        passed=sum(r.status == "pass" for r in results),
+        failed=sum(r.status == "fail" for r in results),
+        errored=sum(r.status == "error" for r in results),
+        flaky=sum(r.status == "flaky" for r in results),
+        no_run=sum(r.status == "no_run" for r in results),
+        blocking_failures=sum(r.severity == "blocking" and gating_failure(r) for r in results),
+        warnings=sum(r.severity == "warning" and gating_failure(r) for r in results),
+    )

@@ -1,0 +1,1 @@
+"""The repository on disk and in git: parsing files, globs, revisions, caches."""

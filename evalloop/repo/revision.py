@@ -1,0 +1,111 @@
+"""One revision of the repository as the gate sees it: read from git's objects, never the work tree.
+
+The gate decides on commits. Reading config, fixtures, quarantine and incident
+records from the objects of a commit means nothing the agent writes while it
+runs (it runs in the work tree) can change what was selected or excused, and the
+base revision can be read without checking it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+from pydantic import ValidationError
+
+from evalloop.errors import EvalloopError
+from evalloop.gate.changes import ls_tree, read_blobs
+from evalloop.gate.selection import Entry, IdentityCache, load_heads_at
+from evalloop.model.config import CONFIG_FILE, MAX_CONFIG_BYTES, Config, config_from_document
+from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineEntry, QuarantineFile, signal_of
+from evalloop.repo import parse
+
+
+@dataclass
+class Revision:
+    commit: str
+    prefix: str  # the evalloop root inside the git tree ("" or "sub/")
+    config: Config
+    entries: list[Entry]
+    quarantine: list[QuarantineEntry]
+    signals: dict[str, str]  # incident id -> signal type
+    notes: list[str] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, Entry]:
+        return {e.id: e for e in self.entries if e.head is not None}
+
+
+def read_files(repo: git.Repo, commit: str, paths: list[str], max_bytes: int) -> dict[str, bytes]:
+    """The blobs at `commit` of those of `paths` (full paths in the tree) that exist and fit."""
+    listed = dict(ls_tree(repo, commit, paths)) if paths else {}
+    blobs = read_blobs(repo, [listed[p] for p in paths if p in listed])
+    found = {p: blobs.get(listed.get(p, "")) for p in paths}
+    return {p: raw for p, raw in found.items() if raw is not None and len(raw) <= max_bytes}
+
+
+def document(raw: bytes, display: str) -> parse.Document:
+    """A blob as a parsed document (LoadError for what is not small UTF-8 YAML/JSON)."""
+    text = parse.decode_text(raw, display)
+    is_json = display.lower().endswith(".json")
+    return parse.Document(path=Path(display), display=display, text=text,
+                          data=parse.parse_text(text, display, is_json=is_json), is_json=is_json)
+
+
+def config_at(repo: git.Repo, commit: str, prefix: str) -> Config:
+    """evalloop.yaml as `commit` has it (all defaults when it has none)."""
+    path = prefix + CONFIG_FILE
+    raw = read_files(repo, commit, [path], MAX_CONFIG_BYTES).get(path)
+    if raw is None:
+        return Config()
+    return config_from_document(document(raw, f"{commit[:12]}:{path}"))
+
+
+def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache: IdentityCache | None) -> Revision:
+    """The revision: its config (unless given), fixture identities, quarantine and incident signals."""
+    config = config if config is not None else config_at(repo, commit, prefix)
+    notes: list[str] = []
+    entries = load_heads_at(repo, commit, prefix, config, cache)
+    q_path = prefix + QUARANTINE_FILE
+    quarantine: list[QuarantineEntry] = []
+    raw = read_files(repo, commit, [q_path], 1 << 20).get(q_path)
+    if raw is not None:
+        try:
+            quarantine = list(QuarantineFile.model_validate(document(raw, q_path).data).quarantine)
+        except (EvalloopError, ValidationError):
+            notes.append(f"{QUARANTINE_FILE} at {commit[:12]} is unusable: nothing is quarantined "
+                         "(`evalloop validate` says why)")
+    signals: dict[str, str] = {}
+    folder = prefix + config.incidents_dir.strip("/")
+    records = [p for p, _ in ls_tree(repo, commit, [folder]) if p.endswith((".yaml", ".yml", ".json"))]
+    for path, blob in read_files(repo, commit, records, config.max_fixture_bytes).items():
+        try:
+            data: Any = document(blob, path).data
+        except EvalloopError:
+            continue
+        found = signal_of(data)
+        if found is not None:
+            signals[found[0]] = found[1]
+    return Revision(commit, prefix, config, entries, quarantine, signals, notes)
+
+
+def load_fixtures(repo: git.Repo, commit: str, prefix: str, config: Config, paths: list[str]) -> dict[str, Any]:
+    """rel path -> the fixture at `commit` (a harness.LoadedFixture), or the error text for it."""
+    from evalloop.harness.runner import LoadedFixture
+    from evalloop.model.fixture import Fixture
+
+    blobs = read_files(repo, commit, [prefix + p for p in paths], config.max_fixture_bytes)
+    out: dict[str, Any] = {}
+    for rel in paths:
+        raw = blobs.get(prefix + rel)
+        if raw is None:
+            out[rel] = f"{rel}: not in {commit[:12]}, or over max_fixture_bytes"
+            continue
+        try:
+            out[rel] = LoadedFixture(rel, Fixture.model_validate(document(raw, rel).data))
+        except EvalloopError as exc:
+            out[rel] = str(exc)
+        except ValidationError as exc:
+            out[rel] = f"{rel}: {parse.first_error(exc)}"
+    return out

@@ -1,0 +1,1 @@
+"""Report: the gate's result as text, markdown, JSON and JUnit."""

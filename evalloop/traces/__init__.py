@@ -1,0 +1,1 @@
+"""Load: recorded traces of every supported format as normalized runs."""
