@@ -8,8 +8,8 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import invoke
-from tests.gitrepo import commit_all, write_files
+from tests.support import invoke
+from tests.support.gitrepo import commit_all, write_files
 
 FIX = "owner: t\nseverity: {sev}\ninput: {{user_message: hi}}\n"
 BASE_FILES = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evalloop.repo import parse
-from tests.conftest import write
+from tests.support import write
 
 
 def load(tmp_path: Path, name: str, text: str | bytes, max_bytes: int = 1 << 20) -> parse.Document:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from evalloop import main as main_module
 from evalloop.commands import validate as validate_cmd
 from evalloop.main import cli
-from tests.conftest import PROJECT, write
+from tests.support import PROJECT, write
 
 
 def _boom(*args: object, **kwargs: object) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,8 @@ import yaml
 from evalloop.evaluate.trajectory import KINDS, FixtureError, Verdict, compile, error_verdict, evaluate
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run, Span
+from tests.support import PROJECT
 
-PROJECT = Path(__file__).resolve().parent.parent
 SEED_FIXTURES = PROJECT / "fixtures" / "refund"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import PROJECT, write
+from tests.support import PROJECT, write
 
 GOOD = "id: good\nowner: my-team\nseverity: blocking\ninput: {user_message: hi}\n"
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]

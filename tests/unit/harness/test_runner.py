@@ -27,7 +27,8 @@ from evalloop.harness.runner import (
 )
 from evalloop.model.config import AgentConfig, Config
 from evalloop.model.fixture import Fixture
-from tests.conftest import write
+from tests.support import DATA as TEST_DATA
+from tests.support import write
 
 MANIFEST = """\
 tools:
@@ -356,7 +357,7 @@ def test_arguments_that_are_not_an_object_are_answered_with_an_error(tmp_path: P
 # its own, nothing it starts outlives the run, its output is capped, an unknown tool fails
 # the run and numbers a budget cannot judge make the run an error.
 
-DATA = Path(__file__).resolve().parent / "data" / "harness"
+DATA = TEST_DATA / "harness"
 SECRETS = {"GITHUB_TOKEN": "ghs_secret", "GITHUB_ENV": "/runner/set_env", "GITHUB_PATH": "/runner/add_path",
            "GITHUB_OUTPUT": "/runner/set_output", "GITHUB_STEP_SUMMARY": "/runner/summary",
            "GITHUB_STATE": "/runner/state", "ACTIONS_RUNTIME_TOKEN": "rt", "ACTIONS_ID_TOKEN_REQUEST_URL": "u",

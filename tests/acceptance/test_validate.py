@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, invoke, run_evalloop, write
+from tests.support import PROJECT, invoke, run_evalloop, write
 
 GOOD = """\
 id: good-one

@@ -32,7 +32,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 
-SPEC_PATH = Path(__file__).parent / "data" / "github-openapi" / "api.github.com.subset.deref.json"
+from tests.support import DATA
+
+SPEC_PATH = DATA / "github-openapi" / "api.github.com.subset.deref.json"
 API_VERSION = "2022-11-28"
 DOCS = "https://docs.github.com/rest"
 

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import invoke, write
 
 from evalloop.model.fixture import SPAN_REF_PATTERN
 from evalloop.model.run import Run
 from evalloop.traces.load import detect_format, load_runs
+from tests.support import DATA as TEST_DATA
+from tests.support import invoke, write
 
-DATA = Path(__file__).resolve().parent / "data" / "traces"
+DATA = TEST_DATA / "traces"
 KOOG = DATA / "koog" / "koog-2025-08-26.langfuse.json"
 MSAF = DATA / "microsoft_agent_framework" / "microsoft-agent-2025-10-14.langfuse.json"
 LANGGRAPH = DATA / "langgraph" / "langgraph-2025-08-22.langfuse.json"
@@ -429,7 +430,7 @@ def test_otlp_events_on_spans_that_did_not_fail(tmp_path: Path) -> None:
     """Synthetic: OTLP/JSON span events (`gen_ai.choice`, GenAI conventions
     gen-ai-events.md) are read on a span with status OK, and an unknown operation
     with `gen_ai.agent.name` is still the agent's workflow."""
-    from test_traces import kv, otlp, otlp_span
+    from tests.unit.traces.test_load import kv, otlp, otlp_span
 
     agent = otlp_span("ef" * 16, "a" * 16, name="agent run", end_ms=5,
                       attrs={"gen_ai.operation.name": "agent_run", "gen_ai.agent.name": "bot"},
@@ -478,7 +479,7 @@ def test_done_when_fixture_fails_on_the_other_run() -> None:
 def _custom_tool_trace(tmp_path: Path) -> Path:
     """Synthetic: a framework no importer knows, marking its tool calls only with
     `my_framework.tool`, under a GenAI `invoke_agent` span."""
-    from test_traces import otlp, otlp_span
+    from tests.unit.traces.test_load import otlp, otlp_span
 
     agent = otlp_span("12" * 16, "a" * 16, name="invoke_agent bot", end_ms=5,
                       attrs={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "bot"})

@@ -20,10 +20,10 @@ from evalloop.github import actions as ghactions
 from evalloop.github import annotations as annotate
 from evalloop.github.api import GitHubClient, GitHubError, RetryPolicy, next_link
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
-from tests.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
-from tests.github_server import FakeGitHub
-from tests.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report
-from tests.test_report import ATTACK, FIELDS, assert_inert
+from tests.acceptance.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report
+from tests.support.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
+from tests.support.github_server import FakeGitHub
+from tests.unit.report.test_render import ATTACK, FIELDS, assert_inert
 
 
 @pytest.fixture

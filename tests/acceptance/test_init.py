@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import invoke, run_evalloop, write
+from tests.support import invoke, run_evalloop, write
 
 
 def test_init_scaffolds_a_valid_repository(repo: Path) -> None:

@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 from evalloop.model import quarantine
-from tests.conftest import invoke, write
+from tests.support import invoke, write
 
 FIX = "id: {id}\nowner: my-team\nseverity: blocking\n{extra}input: {{user_message: hi}}\n"
 ENTRY = ("  - id: {id}\n    owner: my-team\n    reason: flaky tool mock\n"

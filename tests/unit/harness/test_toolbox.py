@@ -19,7 +19,7 @@ from evalloop.harness.toolbox import (
     unknown_tool_calls,
 )
 from evalloop.model.fixture import Context
-from tests.conftest import PROJECT, write
+from tests.support import PROJECT, write
 
 MANIFEST = """\
 version: 1

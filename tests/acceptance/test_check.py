@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import PROJECT, invoke, run_evalloop, write
+from tests.support import PROJECT, invoke, run_evalloop, write
 
 SEED = PROJECT / "fixtures" / "refund"
 REGRESSION = SEED / "refund-approval-bypass-regression.json"

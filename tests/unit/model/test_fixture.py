@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from evalloop.model.fixture import Fixture
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 SEED_INCIDENT = PROJECT / "fixtures/refund/incident-2026-04-18-refund-approval-bypass.json"
 SEED_REGRESSION = PROJECT / "fixtures/refund/refund-approval-bypass-regression.json"

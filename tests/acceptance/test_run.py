@@ -14,7 +14,7 @@ from evalloop.errors import UsageError
 from evalloop.gate.expressions import Subject, compile_select
 from evalloop.harness.runner import LoadedFixture, load_fixture_file
 from evalloop.model.config import load_config
-from tests.conftest import PROJECT, run_evalloop, write
+from tests.support import PROJECT, run_evalloop, write
 
 EXAMPLE = PROJECT / "examples" / "refund-support"
 SEED_FIXTURES = {"incident-2026-04-18-refund-approval-bypass", "refund-approval-bypass-regression",

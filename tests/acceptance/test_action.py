@@ -26,11 +26,11 @@ import yaml
 
 from evalloop.commands.publish import MARKER
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide
-from tests.action_runner import PINNED, ActionRun, environment, load_action, parse_commands, run_action
-from tests.github_server import FakeGitHub
+from tests.support import DATA, PROJECT
+from tests.support.action_runner import PINNED, ActionRun, environment, load_action, parse_commands, run_action
+from tests.support.github_server import FakeGitHub
 
-PROJECT = Path(__file__).resolve().parent.parent
-PAYLOADS = Path(__file__).parent / "data" / "github"
+PAYLOADS = DATA / "github"
 TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
 INSTALL_STEP = "Install evalloop"
 

@@ -8,7 +8,7 @@ from ruamel.yaml import YAML
 
 from evalloop import schemas
 from evalloop.repo import parse
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 
 @pytest.mark.parametrize("name", sorted(schemas.MODELS))

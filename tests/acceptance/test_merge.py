@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
-from tests.conftest import invoke
+from tests.support import invoke
 
 
 def shard(i: int, n: int, results: list[FixtureResult], selected: list[Selected],

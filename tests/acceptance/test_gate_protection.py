@@ -18,15 +18,16 @@ from typing import Any
 import git
 import pytest
 
-from tests.conftest import PROJECT, run_evalloop
-from tests.gitrepo import FLAKY_AGENT, commit_all, write_files
+from tests.support import DATA as TEST_DATA
+from tests.support import PROJECT, run_evalloop
+from tests.support.gitrepo import FLAKY_AGENT, commit_all, write_files
 
 _spec = importlib.util.spec_from_file_location("gate_demo", PROJECT / "examples" / "gate_demo.py")
 assert _spec is not None and _spec.loader is not None
 gate_demo = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gate_demo)
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 CAUGHT_BY = ["fixtures/refund/incident-2026-04-18-refund-approval-bypass.json",
              "fixtures/refund/refund-approval-bypass-regression.json",
              "fixtures/refund/refund-approval-bypass-trajectory.yaml",

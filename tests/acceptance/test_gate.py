@@ -11,8 +11,8 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import PROJECT, invoke
-from tests.gitrepo import FLAKY_AGENT, commit_all, write_files
+from tests.support import PROJECT, invoke
+from tests.support.gitrepo import FLAKY_AGENT, commit_all, write_files
 
 STEADY = '''
 def run(request, tools):

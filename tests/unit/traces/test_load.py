@@ -14,8 +14,9 @@ import pytest
 from evalloop.errors import EvalloopError
 from evalloop.model.run import Run, Span
 from evalloop.traces.load import FORMATS, detect_format, load_runs
+from tests.support import DATA as TEST_DATA
 
-DATA = Path(__file__).resolve().parent / "data" / "traces"
+DATA = TEST_DATA / "traces"
 ADK = DATA / "adk_otlp"
 TEMPO = DATA / "agentevals" / "tempo_export_with_batches.json"
 JAEGER = DATA / "agentevals" / "helm.json"
