@@ -8,7 +8,6 @@ listed (a policy's `refund_threshold`, a route's `model`).
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from evalloop.errors import UsageError
 from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.kinds import CONVENTIONAL_FOLDERS
 from evalloop.model.results import ChangedPath
+from evalloop.repo.globs import Globs, compile_globs
 
 MAX_KEYS = 50
 _STRUCTURED = (".yaml", ".yml", ".json")
@@ -41,21 +41,19 @@ class Classifier:
 
     config: Config
     extra_harness: list[str] = field(default_factory=list)
-    _rules: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    _rules: list[tuple[Globs, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from evalloop.repo.globs import glob_to_regex
-
         for kind, globs in self.config.artifacts.items():
-            self._rules += [(glob_to_regex(g), kind) for g in globs]
-        self._rules += [(glob_to_regex(g), "fixture") for g in self.config.fixtures]
-        self._rules += [(glob_to_regex(g), "harness") for g in [*self.config.run_all_on, *self.extra_harness]]
+            self._rules.append((compile_globs(tuple(globs)), kind))
+        self._rules.append((compile_globs(tuple(self.config.fixtures)), "fixture"))
+        self._rules.append((compile_globs((*self.config.run_all_on, *self.extra_harness)), "harness"))
 
     def kind(self, path: str) -> str:
         if path in (CONFIG_FILE, self.config.owners.file, "quarantine.yaml"):
             return "config"
-        for rx, kind in self._rules:
-            if rx.match(path):
+        for globs, kind in self._rules:
+            if globs.matches(path):
                 return kind
         if path.startswith(self.config.incidents_dir.rstrip("/") + "/"):
             return "incident"

@@ -7,10 +7,11 @@
     gate:prompt                             fixtures a change of that kind runs (no `gates:` = every kind)
     route:refund_assist                     scope.routes
     incident:INC-2026-04-18-001             incident_id (`incident:*`: any incident fixture)
-    path:fixtures/refund/*                  the fixture's file, relative to the root
+    path:fixtures/refund/*                  the fixture's file, as .gitignore globs match paths
     id:NAME                                 an id or id glob, spelled out
 
-Every value may be a glob. Terms combine with `and`, `or`, `not` and parentheses
+Every value may be a glob (`path:` values follow the repository's glob rule,
+`evalloop.repo.globs`). Terms combine with `and`, `or`, `not` and parentheses
 (`not` binds tightest, then `and`, then `or`):
 
     severity:blocking and not gate:model_route
@@ -27,6 +28,7 @@ from fnmatch import fnmatchcase
 from evalloop.errors import UsageError
 from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
+from evalloop.repo.globs import matches
 
 _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
 KEYS = ("id", "severity", "owner", "gate", "route", "incident", "path")
@@ -82,7 +84,7 @@ def _term(token: str, expr: str) -> Predicate:
         return lambda s: any(_match(value, r) for r in s.routes)
     if key == "incident":
         return lambda s: _match(value, s.incident_id)
-    return lambda s: _match(value, s.path)
+    return lambda s: matches((value,), s.path)  # the repository's glob rule (evalloop.repo.globs)
 
 
 class _Parser:

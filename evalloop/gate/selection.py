@@ -162,12 +162,12 @@ def load_heads_at(repo: Any, commit: str, prefix: str, config: Config, cache: Id
     With a cache, a run parses only fixtures it has not seen: listing the tree is the cost.
     """
     from evalloop.gate.changes import ls_tree, read_blobs
-    from evalloop.repo.globs import glob_bases, glob_to_regex
+    from evalloop.repo.globs import compile_globs
 
-    regexes = [glob_to_regex(g) for g in config.fixtures]
-    listed = ls_tree(repo, commit, [(prefix + b) or "." for b in glob_bases(config.fixtures)])
+    globs = compile_globs(tuple(config.fixtures))
+    listed = ls_tree(repo, commit, [(prefix + b) or "." for b in globs.bases()])
     files = [(path[len(prefix):], sha) for path, sha in listed if path.startswith(prefix)]
-    files = [(rel, sha) for rel, sha in files if any(rx.match(rel) for rx in regexes)]
+    files = [(rel, sha) for rel, sha in files if globs.matches(rel)]
     cache = cache if cache is not None else IdentityCache(None)
     heads = {sha + rel: cache.get(sha + rel) for rel, sha in files}
     missing = [sha for rel, sha in files if heads[sha + rel] is None]
@@ -320,14 +320,14 @@ def _attribute(change: ChangedPath, root: Path, flows: dict[str, set[str]]) -> _
 
 
 def _scope_covers(scope: ScopeInfo | None, a: _Artifact) -> tuple[bool, str]:
-    from evalloop.repo.globs import glob_to_regex
+    from evalloop.repo.globs import matches
 
     if scope is None:
         return True, ""
     c = a.change
     if scope.paths:
         paths = [c.path] + ([c.old_path] if c.old_path else [])
-        if not any(glob_to_regex(g).match(p) for g in scope.paths for p in paths):
+        if not any(matches(scope.paths, p) for p in paths):
             return False, f"scope.paths {scope.paths} does not cover {c.path}"
     if scope.routes and a.routes is not None and not (set(scope.routes) & a.routes):
         return False, f"scope.routes {scope.routes} does not cover route(s) {sorted(a.routes)} in {c.path}"
