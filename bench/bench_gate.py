@@ -92,13 +92,14 @@ def in_process(root: Path, base: str, head: str) -> dict[str, float]:
     import git as gitpython
 
     from evalloop.gate import changes, protection, selection
-    from evalloop.model.config import load_config
     from evalloop.repo import revision
+    from evalloop.repo.classify import Classifier
+    from evalloop.repo.config import load_config
 
     t1 = time.perf_counter()
     repo = gitpython.Repo(root)
     config = load_config(root)
-    cs = changes.diff(repo, base, head, changes.Classifier(config))
+    cs = changes.diff(repo, base, head, Classifier(config))
     t2 = time.perf_counter()
     cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop")
     head_rev = revision.load(repo, cs.head, "", config, cache)

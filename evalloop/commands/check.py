@@ -135,7 +135,7 @@ def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised]) -> Verdi
 
 
 def _mapping(trace_path: Path) -> tuple[tuple[str, str], ...]:
-    from evalloop.model.config import find_root, load_config
+    from evalloop.repo.config import find_root, load_config
 
     root = find_root(trace_path.parent if trace_path.parent != Path() else Path.cwd())
     cfg = load_config(root)

@@ -17,9 +17,11 @@ import git
 from evalloop.errors import EvalloopError, UsageError
 from evalloop.gate import changes, protection, selection
 from evalloop.model import quarantine
-from evalloop.model.config import Config, find_root, load_config
+from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
 from evalloop.repo import revision
+from evalloop.repo.classify import Classifier
+from evalloop.repo.config import find_root, load_config
 from evalloop.repo.parse import atomic_write
 from evalloop.report.render import RENDERERS
 
@@ -211,7 +213,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     prefix = os.path.relpath(root.resolve(), top).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
     config = load_config(root, config_path)
-    classifier = changes.Classifier(config, extra_harness=harness_globs(config))
+    classifier = Classifier(config, extra_harness=harness_globs(config))
     cs = changes.diff(repo, base, head, classifier, prefix)
     cache_notes: list[str] = []
     cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)

@@ -13,8 +13,9 @@ from pathlib import Path
 from evalloop.errors import UsageError
 from evalloop.gate.expressions import Subject, compile_select
 from evalloop.harness.runner import LoadedFixture, load_fixture_file, run_fixtures
-from evalloop.model.config import Config, find_root, load_config
+from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, gating_failure
+from evalloop.repo.config import find_root, load_config
 from evalloop.repo.globs import glob_files
 from evalloop.repo.parse import atomic_write
 from evalloop.report.render import clean, evidence_text

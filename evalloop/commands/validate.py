@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from evalloop.errors import UsageError
-from evalloop.model.config import find_root, load_config
 from evalloop.model.findings import format_github, format_json, format_text
+from evalloop.repo.config import find_root, load_config
 from evalloop.validate.checks import Repo
 from evalloop.validate.checks import validate as run_checks
 

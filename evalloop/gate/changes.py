@@ -16,10 +16,8 @@ from typing import Any
 import git
 
 from evalloop.errors import UsageError
-from evalloop.model.config import CONFIG_FILE, Config
-from evalloop.model.kinds import CONVENTIONAL_FOLDERS
 from evalloop.model.results import ChangedPath
-from evalloop.repo.globs import Globs, compile_globs
+from evalloop.repo.classify import Classifier
 
 MAX_KEYS = 50
 _STRUCTURED = (".yaml", ".yml", ".json")
@@ -33,34 +31,6 @@ class ChangeSet:
     changed: list[ChangedPath] = field(default_factory=list)
     # Said out loud in the report: why selection fell back to every fixture.
     uncertain: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Classifier:
-    """Path -> kind, config globs first, then the conventional folders of SPEC section 1."""
-
-    config: Config
-    extra_harness: list[str] = field(default_factory=list)
-    _rules: list[tuple[Globs, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        for kind, globs in self.config.artifacts.items():
-            self._rules.append((compile_globs(tuple(globs)), kind))
-        self._rules.append((compile_globs(tuple(self.config.fixtures)), "fixture"))
-        self._rules.append((compile_globs((*self.config.run_all_on, *self.extra_harness)), "harness"))
-
-    def kind(self, path: str) -> str:
-        if path in (CONFIG_FILE, self.config.owners.file, "quarantine.yaml"):
-            return "config"
-        for globs, kind in self._rules:
-            if globs.matches(path):
-                return kind
-        if path.startswith(self.config.incidents_dir.rstrip("/") + "/"):
-            return "incident"
-        for folder, kind in CONVENTIONAL_FOLDERS.items():
-            if path.startswith(folder):
-                return kind
-        return "other"
 
 
 def open_repo(root: Path) -> git.Repo:

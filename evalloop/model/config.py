@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from evalloop.errors import UsageError
 from evalloop.model.fixture import Scope
 from evalloop.model.kinds import ChangeKind, Severity, SpanType
-
-if TYPE_CHECKING:
-    from evalloop.repo.parse import Document
 
 CONFIG_FILE = "evalloop.yaml"
 
@@ -137,44 +132,3 @@ class Config(_Strict):
         default_factory=list,
         description="`evalloop check`: spans the trace importers do not recognise, mapped by an attribute.",
     )
-
-
-def find_root(start: Path) -> Path:
-    """The nearest folder holding evalloop.yaml, else the git top level, else `start`."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return start
-
-
-def load_config(root: Path, path: Path | None = None) -> Config:
-    """Load and validate the config; a missing file means all defaults."""
-    from evalloop.repo import parse
-
-    cfg_path = path or root / CONFIG_FILE
-    if not cfg_path.exists():
-        if path is not None:
-            raise UsageError("config file not found", path=str(path))
-        return Config()
-    return config_from_document(parse.load_document(cfg_path, max_bytes=MAX_CONFIG_BYTES))
-
-
-MAX_CONFIG_BYTES = 1_048_576
-
-
-def config_from_document(doc: Document) -> Config:
-    """A parsed evalloop.yaml (from the work tree or from a revision's objects), validated."""
-    from evalloop.repo import parse
-
-    data: Any = doc.data if doc.data is not None else {}
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        line, col = parse.locate(doc, tuple(err["loc"]))
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        raise UsageError(f"CFG001 {loc}: {err['msg']}", path=doc.display, line=line, col=col) from None

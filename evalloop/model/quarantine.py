@@ -9,12 +9,10 @@ such entries and the gate ignores them.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from evalloop.model.fixture import PROTECTED_RISKS
-from evalloop.repo import parse
 
 QUARANTINE_FILE = "quarantine.yaml"
 
@@ -33,37 +31,6 @@ class QuarantineFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "evalloop quarantine"})
 
     quarantine: list[QuarantineEntry] = Field(default_factory=list)
-
-
-def load(root: Path) -> list[QuarantineEntry]:
-    """Entries of the repository's quarantine file; an unusable file quarantines nothing."""
-    path = root / QUARANTINE_FILE
-    if not path.is_file():
-        return []
-    try:
-        doc = parse.load_document(path, max_bytes=1 << 20)
-        return list(QuarantineFile.model_validate(doc.data).quarantine)
-    except (parse.LoadError, ValidationError):
-        return []  # fail closed: validate reports the file; the gate treats nothing as quarantined
-
-
-def incident_signals(root: Path, incidents_dir: str, max_bytes: int) -> dict[str, str]:
-    """incident id -> signal type, from the repository's incident records."""
-    folder = root / incidents_dir
-    out: dict[str, str] = {}
-    if not folder.is_dir():
-        return out
-    for p in sorted(folder.rglob("*")):
-        if p.suffix not in (".yaml", ".yml", ".json") or not p.is_file():
-            continue
-        try:
-            data = parse.load_document(p, max_bytes=max_bytes).data
-        except parse.LoadError:
-            continue
-        found = signal_of(data)
-        if found is not None:
-            out[found[0]] = found[1]
-    return out
 
 
 def signal_of(data: object) -> tuple[str, str] | None:

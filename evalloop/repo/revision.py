@@ -18,9 +18,11 @@ from pydantic import ValidationError
 from evalloop.errors import EvalloopError
 from evalloop.gate.changes import ls_tree, read_blobs
 from evalloop.gate.selection import Entry, IdentityCache, load_heads_at
-from evalloop.model.config import CONFIG_FILE, MAX_CONFIG_BYTES, Config, config_from_document
+from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineEntry, QuarantineFile, signal_of
 from evalloop.repo import parse
+from evalloop.repo.config import MAX_CONFIG_BYTES, config_from_document
+from evalloop.repo.incidents import is_record
 
 
 @dataclass
@@ -78,7 +80,7 @@ def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache:
                          "(`evalloop validate` says why)")
     signals: dict[str, str] = {}
     folder = prefix + config.incidents_dir.strip("/")
-    records = [p for p, _ in ls_tree(repo, commit, [folder]) if p.endswith((".yaml", ".yml", ".json"))]
+    records = [p for p, _ in ls_tree(repo, commit, [folder]) if is_record(p[len(prefix):], config)]
     for path, blob in read_files(repo, commit, records, config.max_fixture_bytes).items():
         try:
             data: Any = document(blob, path).data

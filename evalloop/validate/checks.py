@@ -36,10 +36,12 @@ from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.findings import Finding
 from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
-from evalloop.model.owners import OwnersFile, known_owners
+from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineFile
-from evalloop.repo import parse
+from evalloop.repo import incidents, parse
+from evalloop.repo.classify import Classifier
 from evalloop.repo.globs import glob_any, glob_files
+from evalloop.repo.owners import known_owners
 from evalloop.validate.redaction import ALLOW_MARKER, scan_data, secret_detectors
 
 _YAML_ID = re.compile(r"^id:[ \t]*(.*?)[ \t]*(?:#.*)?$", re.M)
@@ -64,24 +66,16 @@ class Repo:
         return glob_files(self.root, self.config.fixtures)
 
     def incident_files(self) -> list[Path]:
-        # the fixtures' walk: it does not leave the repository through symlinked folders, and
-        # keeps FIFOs and other non-files so that each gets its FILE001 instead of vanishing
-        folder = self.config.incidents_dir.strip("/")
-        if not (self.root / folder).is_dir():
-            return []
-        return [p for p in glob_files(self.root, [f"{folder}/**"]) if p.suffix in (".yaml", ".yml", ".json")]
+        return incidents.incident_files(self.root, self.config)  # FIFOs kept: each gets its FILE001
 
     def kind_of(self, path: Path) -> str:
+        """config, owners, quarantine, incident, or fixture (whatever else is named is read as one)."""
         rel = _rel(path, self.root)
-        if rel == CONFIG_FILE:
-            return "config"
-        if rel == self.config.owners.file:
-            return "owners"
-        if rel == QUARANTINE_FILE:
-            return "quarantine"
-        if rel.startswith(self.config.incidents_dir.rstrip("/") + "/"):
-            return "incident"
-        return "fixture"
+        classifier = Classifier(self.config)
+        role = classifier.role(rel)
+        if role is not None:
+            return role
+        return "incident" if classifier.kind(rel) == "incident" else "fixture"
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -325,7 +319,7 @@ def _check_quarantine(v: Validation, doc: parse.Document) -> Iterator[Finding]:
         return
     heads = {e.head.id: e.head for e in load_heads(v.repo.root, v.repo.config) if e.head}
     cfg = v.repo.config
-    signals = quarantine.incident_signals(v.repo.root, cfg.incidents_dir, cfg.max_fixture_bytes)
+    signals = incidents.incident_signals(v.repo.root, cfg)
     known = v.owners()
     for i, q in enumerate(entries):
         line, col = parse.locate(doc, ("quarantine", i, "id"))

@@ -13,7 +13,7 @@ import pytest
 from evalloop.errors import UsageError
 from evalloop.gate.expressions import Subject, compile_select
 from evalloop.harness.runner import LoadedFixture, load_fixture_file
-from evalloop.model.config import load_config
+from evalloop.repo.config import load_config
 from tests.support import PROJECT, run_evalloop, write
 
 EXAMPLE = PROJECT / "examples" / "refund-support"

@@ -30,10 +30,10 @@ def test_quarantine_entry_needs_owner_reason_issue(repo: Path) -> None:
     assert "'reason' is a required property" in out and "'issue' is a required property" in out
 
 
-def test_active_respects_expiry(tmp_path: Path) -> None:
-    write(tmp_path / "quarantine.yaml", "quarantine:\n" + ENTRY.format(id="a", exp="2026-05-01"))
-    entries = quarantine.load(tmp_path)
+def test_active_respects_expiry() -> None:
+    entries = quarantine.QuarantineFile.model_validate({"quarantine": [
+        {"id": "a", "owner": "my-team", "reason": "flaky tool mock",
+         "issue": "https://github.com/acme/agent/issues/7", "expires_at": "2026-05-01"}]}).quarantine
     assert quarantine.active(entries, "a", dt.date(2026, 5, 1)) is not None
     assert quarantine.active(entries, "a", dt.date(2026, 5, 2)) is None
-    write(tmp_path / "quarantine.yaml", "quarantine: [oops\n")
-    assert quarantine.load(tmp_path) == []
+    assert quarantine.active(entries, "b", dt.date(2026, 5, 1)) is None
