@@ -56,7 +56,7 @@ def schema_text(model: type[BaseModel]) -> str:
 
 
 def write_all(folder: Path) -> list[Path]:
-    from evalloop.repo.parse import atomic_write
+    from evalloop.repo.fs import atomic_write
 
     written = []
     for name, model in MODELS.items():

@@ -22,7 +22,7 @@ from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, 
 from evalloop.repo import revision
 from evalloop.repo.classify import Classifier
 from evalloop.repo.config import find_root, load_config
-from evalloop.repo.parse import atomic_write
+from evalloop.repo.fs import atomic_write
 from evalloop.report.render import RENDERERS
 
 

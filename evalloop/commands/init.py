@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evalloop.model.config import CONFIG_FILE
 from evalloop.model.kinds import CONVENTIONAL_FOLDERS
-from evalloop.repo.parse import atomic_write
+from evalloop.repo.fs import atomic_write
 
 CONFIG_TEMPLATE = """\
 # evalloop configuration: https://github.com/evalloop/evalloop#configuration

@@ -16,8 +16,8 @@ from evalloop.harness.runner import LoadedFixture, load_fixture_file, run_fixtur
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, gating_failure
 from evalloop.repo.config import find_root, load_config
+from evalloop.repo.fs import atomic_write
 from evalloop.repo.globs import glob_files
-from evalloop.repo.parse import atomic_write
 from evalloop.report.render import clean, evidence_text
 
 RULES = (

@@ -173,7 +173,8 @@ def read_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
 def _data(raw: bytes | None, path: str) -> Any:
     if raw is None:
         return None
-    from evalloop.repo.parse import LoadError, parse_text
+    from evalloop.repo.fs import LoadError
+    from evalloop.repo.parse import parse_text
 
     try:
         return parse_text(raw.decode("utf-8"), path, is_json=path.endswith(".json"))

@@ -23,7 +23,7 @@ from evalloop.model.config import Config
 from evalloop.model.fixture import Scope
 from evalloop.model.kinds import ARTIFACT_KINDS, CONVENTIONAL_FOLDERS, Severity
 from evalloop.model.results import ChangedPath, Selected
-from evalloop.repo import parse
+from evalloop.repo import fs, parse
 
 # The seed's "Release Gates" table: change type -> the evals it calls for.
 DEFAULT_GATES: dict[str, list[str]] = {
@@ -111,8 +111,8 @@ def load_heads(root: Path, config: Config) -> list[Entry]:
     entries = []
     for rel in glob_rel(root, config.fixtures):
         try:
-            text = parse.read_text(root / rel, rel, config.max_fixture_bytes)
-        except parse.LoadError as exc:
+            text = fs.read_text(root / rel, rel, config.max_fixture_bytes)
+        except fs.LoadError as exc:
             entries.append(_entry(rel, str(exc), config))
             continue
         entries.append(_entry(rel, _parse_head(text, rel), config))
@@ -212,8 +212,8 @@ def _head_from_bytes(raw: bytes, rel: str, max_bytes: int) -> Head | str:
     if len(raw) > max_bytes:
         return f"{rel}: file over max_fixture_bytes"
     try:
-        return _parse_head(parse.decode_text(raw, rel), rel)
-    except parse.LoadError as exc:
+        return _parse_head(fs.decode_text(raw, rel), rel)
+    except fs.LoadError as exc:
         return str(exc)
 
 
@@ -228,12 +228,12 @@ def _parse_head(text: str, rel: str) -> Head | str:
             if m is not None:
                 try:
                     data = parse.parse_text(text[: m.start()], rel, is_json=False)
-                except parse.LoadError:
+                except fs.LoadError:
                     data = None
         if not isinstance(data, dict) or "id" not in data:
             data = parse.parse_text(text, rel, is_json=is_json)
         return Head.from_dict(FixtureHead.model_validate(data).model_dump())
-    except parse.LoadError as exc:
+    except fs.LoadError as exc:
         return str(exc)
     except ValidationError as exc:
         return f"{rel}: {parse.first_error(exc)}"
@@ -273,7 +273,7 @@ def _names_from(data: Any, *, container: str, stem: str) -> set[str] | None:
 def _load_data(path: Path) -> Any:
     try:
         return parse.load_document(path, max_bytes=4 << 20).data
-    except parse.LoadError:
+    except fs.LoadError:
         return None
 
 

@@ -91,7 +91,7 @@ def load(path: Path, notes: list[str]) -> dict[str, Any]:
 
 def store(path: Path, data: dict[str, Any]) -> None:
     """Sign and write atomically; a cache that cannot be written is simply not kept."""
-    from evalloop.repo.parse import atomic_write
+    from evalloop.repo.fs import atomic_write
 
     key = signing_key()
     if key is None:

@@ -77,7 +77,7 @@ def _walk(root: Path, base: str) -> Iterator[tuple[str, list[str], list[str]]]:
     """os.walk of `root/base` that stays in the repository: symlinked folders are listed, never
     entered (os.walk's default), and a base folder that is itself a link out of the repository
     is skipped. Names are only listed, never opened, so a FIFO among them cannot block here."""
-    from evalloop.repo.parse import leaves_repository
+    from evalloop.repo.fs import leaves_repository
 
     top = root / base if base else root
     if leaves_repository(top, root):

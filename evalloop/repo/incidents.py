@@ -6,7 +6,7 @@ from pathlib import Path
 
 from evalloop.model.config import Config
 from evalloop.model.quarantine import signal_of
-from evalloop.repo import parse
+from evalloop.repo import fs, parse
 from evalloop.repo.globs import glob_files
 
 RECORD_SUFFIXES = (".yaml", ".yml", ".json")
@@ -33,7 +33,7 @@ def incident_signals(root: Path, config: Config) -> dict[str, str]:
     for p in incident_files(root, config):
         try:
             data = parse.load_document(p, max_bytes=config.max_fixture_bytes, root=root).data
-        except parse.LoadError:
+        except fs.LoadError:
             continue
         found = signal_of(data)
         if found is not None:

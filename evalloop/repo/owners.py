@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from evalloop.errors import UsageError
 from evalloop.model.config import Config
 from evalloop.model.owners import OwnersFile
-from evalloop.repo import parse
+from evalloop.repo import fs, parse
 
 CODEOWNERS_PLACES = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 MAX_CODEOWNERS_BYTES = 3 << 20  # GitHub ignores a CODEOWNERS file of 3 MB or more
@@ -37,7 +37,7 @@ def known_owners(root: Path, config: Config) -> set[str] | None:
             p = root / place
             if os.path.lexists(p) and not p.is_dir():
                 # bounded, and refusing FIFOs and links out of the repository, as every other read
-                raw = parse.read_bytes(p, place, MAX_CODEOWNERS_BYTES, root=root)
+                raw = fs.read_bytes(p, place, MAX_CODEOWNERS_BYTES, root=root)
                 return codeowners_names(raw.decode("utf-8", errors="replace"))
         raise UsageError("config says owners come from CODEOWNERS but none was found",
                          path=str(root / CODEOWNERS_PLACES[0]))

@@ -20,7 +20,7 @@ from evalloop.gate.changes import ls_tree, read_blobs
 from evalloop.gate.selection import Entry, IdentityCache, load_heads_at
 from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineEntry, QuarantineFile, signal_of
-from evalloop.repo import parse
+from evalloop.repo import fs, parse
 from evalloop.repo.config import MAX_CONFIG_BYTES, config_from_document
 from evalloop.repo.incidents import is_record
 
@@ -49,7 +49,7 @@ def read_files(repo: git.Repo, commit: str, paths: list[str], max_bytes: int) ->
 
 def document(raw: bytes, display: str) -> parse.Document:
     """A blob as a parsed document (LoadError for what is not small UTF-8 YAML/JSON)."""
-    text = parse.decode_text(raw, display)
+    text = fs.decode_text(raw, display)
     is_json = display.lower().endswith(".json")
     return parse.Document(path=Path(display), display=display, text=text,
                           data=parse.parse_text(text, display, is_json=is_json), is_json=is_json)

@@ -38,7 +38,7 @@ from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
 from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineFile
-from evalloop.repo import incidents, parse
+from evalloop.repo import fs, incidents, parse
 from evalloop.repo.classify import Classifier
 from evalloop.repo.globs import glob_any, glob_files
 from evalloop.repo.owners import known_owners
@@ -139,7 +139,7 @@ def _load(repo: Repo, path: Path) -> parse.Document | Finding:
     try:
         return parse.load_document(path, max_bytes=repo.config.max_fixture_bytes,
                                    display=repo.display(path), root=repo.root)
-    except parse.LoadError as exc:
+    except fs.LoadError as exc:
         return Finding(path=exc.path or repo.display(path), line=exc.line or 1, col=exc.col or 1,
                        code=exc.code, message=exc.message)
 
@@ -147,8 +147,8 @@ def _load(repo: Repo, path: Path) -> parse.Document | Finding:
 def scan_id(path: Path, max_bytes: int, *, root: Path | None = None) -> str | None:
     """A fixture's id without a full parse: the top-level `id:` line, or the JSON field."""
     try:  # the same refusals as a full load: a FIFO must not block, a link out must not be read
-        raw = parse.read_bytes(path, str(path), max_bytes, root=root)
-    except parse.LoadError:
+        raw = fs.read_bytes(path, str(path), max_bytes, root=root)
+    except fs.LoadError:
         return None
     if path.suffix.lower() == ".json":
         try:
@@ -161,7 +161,7 @@ def scan_id(path: Path, max_bytes: int, *, root: Path | None = None) -> str | No
     if m is None:
         try:
             data = parse.parse_text(raw.decode("utf-8", errors="replace"), str(path), is_json=False)
-        except parse.LoadError:
+        except fs.LoadError:
             return None
         value = data.get("id") if isinstance(data, dict) else None
         return value if isinstance(value, str) else None
