@@ -38,13 +38,6 @@ def parse_shard(spec: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def harness_globs(config: Config) -> list[str]:
-    """The agent's own code: when it changes, every fixture runs."""
-    if config.agent is None:
-        return []
-    return [f"{p.rstrip('/')}/**/*.py" for p in config.agent.python_path]
-
-
 @contextlib.contextmanager
 def checkout(repo: git.Repo, sha: str, prefix: str) -> Iterator[Path]:
     """The repository at `sha` in a temporary worktree (the evalloop root inside it)."""
@@ -213,7 +206,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     prefix = os.path.relpath(root.resolve(), top).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
     config = load_config(root, config_path)
-    classifier = Classifier(config, extra_harness=harness_globs(config))
+    classifier = Classifier(config)
     cs = changes.diff(repo, base, head, classifier, prefix)
     cache_notes: list[str] = []
     cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)

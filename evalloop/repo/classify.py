@@ -16,14 +16,13 @@ class Classifier:
     """Path -> kind, the one classifier: config globs first, then the conventional folders."""
 
     config: Config
-    extra_harness: list[str] = field(default_factory=list)
     _rules: list[tuple[Globs, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for kind, globs in self.config.artifacts.items():
             self._rules.append((compile_globs(tuple(globs)), kind))
         self._rules.append((compile_globs(tuple(self.config.fixtures)), "fixture"))
-        self._rules.append((compile_globs((*self.config.run_all_on, *self.extra_harness)), "harness"))
+        self._rules.append((compile_globs((*self.config.run_all_on, *agent_code_globs(self.config))), "harness"))
 
     def role(self, path: str) -> Literal["config", "owners", "quarantine"] | None:
         """Which of evalloop's own files `path` is, if any."""
@@ -46,3 +45,17 @@ class Classifier:
             if path.startswith(folder):
                 return kind
         return "other"
+
+
+def agent_code_globs(config: Config) -> list[str]:
+    """The agent's own code (its `python_path` folders): when it changes, every fixture runs."""
+    if config.agent is None:
+        return []
+    out = []
+    for folder in config.agent.python_path:
+        folder = folder.replace("\\", "/").strip("/")
+        while folder.startswith("./"):
+            folder = folder[2:]
+        # anchored at the root (leading slash), whatever depth; "." is the root itself
+        out.append("/**/*.py" if folder in ("", ".") else f"/{folder}/**/*.py")
+    return out
