@@ -9,8 +9,8 @@ from pathlib import Path
 from evalloop.errors import UsageError
 from evalloop.model.findings import format_github, format_json, format_text
 from evalloop.repo.config import find_root, load_config
-from evalloop.validate.checks import Repo
 from evalloop.validate.checks import validate as run_checks
+from evalloop.validate.repository import Repo
 
 
 def validate(files: list[Path] | None, *, fmt: str = "text", today: dt.date | None = None,

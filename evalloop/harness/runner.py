@@ -913,7 +913,7 @@ def load_fixture_file(root: Path, config: Config, path: str | os.PathLike[str]) 
         doc = parse.load_document(full, max_bytes=config.max_fixture_bytes, display=rel)
         return LoadedFixture(rel, Fixture.model_validate(doc.data))
     except (EvalloopError, ValidationError) as exc:
-        from evalloop.validate.checks import scan_id
+        from evalloop.validate.repository import scan_id
 
         message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         ident = scan_id(full, config.max_fixture_bytes) or rel

@@ -1,0 +1,136 @@
+"""The repository `evalloop validate` checks: its files, and what the checks share while they run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from evalloop.errors import EvalloopError
+from evalloop.model.config import Config
+from evalloop.model.findings import Finding
+from evalloop.repo import fs, incidents, parse
+from evalloop.repo.classify import Classifier
+from evalloop.repo.globs import glob_any, glob_files
+from evalloop.repo.owners import known_owners
+
+_YAML_ID = re.compile(r"^id:[ \t]*(.*?)[ \t]*(?:#.*)?$", re.M)
+
+
+@dataclass
+class Repo:
+    """A fixture repository: its root, config and the files that make it up."""
+
+    root: Path
+    config: Config
+
+    def display(self, path: Path) -> str:
+        try:
+            return os.path.relpath(path, Path.cwd())
+        except ValueError:
+            return str(path)
+
+    def fixture_files(self) -> list[Path]:
+        return glob_files(self.root, self.config.fixtures)
+
+    def incident_files(self) -> list[Path]:
+        return incidents.incident_files(self.root, self.config)  # FIFOs kept: each gets its FILE001
+
+    def kind_of(self, path: Path) -> str:
+        """config, owners, quarantine, incident, or fixture (whatever else is named is read as one)."""
+        rel = _rel(path, self.root)
+        classifier = Classifier(self.config)
+        role = classifier.role(rel)
+        if role is not None:
+            return role
+        return "incident" if classifier.kind(rel) == "incident" else "fixture"
+
+
+def _rel(path: Path, root: Path) -> str:
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return Path(rel).as_posix() if not rel.startswith("..") else path.as_posix()
+
+
+def load(repo: Repo, path: Path) -> parse.Document | Finding:
+    try:
+        return parse.load_document(path, max_bytes=repo.config.max_fixture_bytes,
+                                   display=repo.display(path), root=repo.root)
+    except fs.LoadError as exc:
+        return Finding(path=exc.path or repo.display(path), line=exc.line or 1, col=exc.col or 1,
+                       code=exc.code, message=exc.message)
+
+
+def scan_id(path: Path, max_bytes: int, *, root: Path | None = None) -> str | None:
+    """A fixture's id without a full parse: the top-level `id:` line, or the JSON field."""
+    try:  # the same refusals as a full load: a FIFO must not block, a link out must not be read
+        raw = fs.read_bytes(path, str(path), max_bytes, root=root)
+    except fs.LoadError:
+        return None
+    if path.suffix.lower() == ".json":
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        value = data.get("id") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+    m = _YAML_ID.search(raw.decode("utf-8", errors="replace"))
+    if m is None:
+        try:
+            data = parse.parse_text(raw.decode("utf-8", errors="replace"), str(path), is_json=False)
+        except fs.LoadError:
+            return None
+        value = data.get("id") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+    value = m.group(1)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return value or None
+
+
+@dataclass
+class Validation:
+    repo: Repo
+    today: dt.date
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    _owners: set[str] | None = None
+    _owners_loaded: bool = False
+    _incident_ids: set[str] | None = None
+    _scope_globs: dict[str, bool] = field(default_factory=dict)
+
+    def owners(self) -> set[str] | None:
+        if not self._owners_loaded:
+            self._owners_loaded = True
+            try:
+                self._owners = known_owners(self.repo.root, self.repo.config)
+            except EvalloopError as exc:
+                # without a usable owners list no owner can be checked: say so once
+                self.findings.append(Finding(path=exc.path or "owners.yaml", line=exc.line or 1,
+                                             col=exc.col or 1, code="OWN000",
+                                             message=f"owners unusable: {exc.message}"))
+        return self._owners
+
+    def scope_matches(self, pattern: str) -> bool:
+        """Whether a scope path names something. Globs are matched as the gate matches them
+        (evalloop.repo.globs), by a walk that never follows a symlinked folder: glob.iglob's `**`
+        does, and two links to `.` make that walk exponential."""
+        if pattern not in self._scope_globs:
+            # an existing path matches itself; anything else is looked for by the rule (a name
+            # without a slash matches at any depth)
+            literal = not any(c in pattern for c in "*?[!\\") and (self.repo.root / pattern.lstrip("/")).exists()
+            self._scope_globs[pattern] = literal or glob_any(self.repo.root, pattern)
+        return self._scope_globs[pattern]
+
+    def incident_ids(self) -> set[str] | None:
+        if self._incident_ids is None:
+            if not (self.repo.root / self.repo.config.incidents_dir).is_dir():
+                return None
+            self._incident_ids = {
+                i for p in self.repo.incident_files()
+                if (i := scan_id(p, self.repo.config.max_fixture_bytes, root=self.repo.root)) is not None
+            }
+        return self._incident_ids
