@@ -95,13 +95,14 @@ def in_process(root: Path, base: str, head: str) -> dict[str, float]:
     from evalloop.repo import revision
     from evalloop.repo.classify import Classifier
     from evalloop.repo.config import load_config
+    from evalloop.repo.identities import IdentityCache
 
     t1 = time.perf_counter()
     repo = gitpython.Repo(root)
     config = load_config(root)
     cs = changes.diff(repo, base, head, Classifier(config))
     t2 = time.perf_counter()
-    cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop")
+    cache = IdentityCache(Path(repo.common_dir) / "evalloop")
     head_rev = revision.load(repo, cs.head, "", config, cache)
     t3 = time.perf_counter()
     selection.select(cs, head_rev.entries, config, root)

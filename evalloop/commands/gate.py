@@ -16,6 +16,7 @@ import git
 
 from evalloop.errors import EvalloopError, UsageError
 from evalloop.gate import changes, protection, selection
+from evalloop.gate import shard as sharding
 from evalloop.model import quarantine
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
@@ -23,6 +24,8 @@ from evalloop.repo import revision
 from evalloop.repo.classify import Classifier
 from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
+from evalloop.repo.git import open_repo
+from evalloop.repo.identities import IdentityCache
 from evalloop.report.render import RENDERERS
 
 
@@ -112,7 +115,7 @@ def _apply_quarantine(results: list[FixtureResult], head: revision.Revision, bas
 
 
 def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel: selection.Selection,
-             labels: list[str], today: dt.date, cache: selection.IdentityCache
+             labels: list[str], today: dt.date, cache: IdentityCache
              ) -> tuple[list[ProtectionChange], revision.Revision | None, dict[str, Any], list[str]]:
     """Protection changes against the merge-base, and the base versions of the unapproved ones,
     which replace head's in the selection (they run against head's agent)."""
@@ -201,7 +204,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     today = today or dt.date.today()
     labels = [*(labels or []), *pr_labels()]
     root = find_root(config_path.parent if config_path else Path.cwd())
-    repo = changes.open_repo(root)
+    repo = open_repo(root)
     top = Path(repo.working_tree_dir or root).resolve()
     prefix = os.path.relpath(root.resolve(), top).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
@@ -209,7 +212,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     classifier = Classifier(config)
     cs = changes.diff(repo, base, head, classifier, prefix)
     cache_notes: list[str] = []
-    cache = selection.IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)
+    cache = IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)
     with contextlib.ExitStack() as stack:
         at_head = not repo.bare and repo.head.is_valid() and repo.head.commit.hexsha == cs.head
         head_root = root if at_head else stack.enter_context(checkout(repo, cs.head, prefix))
@@ -223,7 +226,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
         if explain_id is not None:
             print(selection.explain(sel, explain_id))
             return 0
-        to_run = selection.shard(sel.selected, *shard) if shard else sel.selected
+        to_run = sharding.shard(sel.selected, *shard) if shard else sel.selected
         notes = [*cache_notes, *head_rev.notes, *sel.notes, *protect_notes]
         results: list[FixtureResult] = []
         for e in sel.broken:

@@ -26,12 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalloop.errors import EvalloopError
 from evalloop.gate.changes import ChangeSet
-from evalloop.gate.selection import Entry, ScopeInfo
 from evalloop.model.kinds import ARTIFACT_KINDS
 from evalloop.model.quarantine import active, guarded
 from evalloop.model.results import ProtectionChange, ProtectionKind
+from evalloop.repo.git import read_files
+from evalloop.repo.identities import Entry, ScopeInfo
 from evalloop.repo.parse import first_error
-from evalloop.repo.revision import Revision, document, read_files
+from evalloop.repo.revision import Revision, document
 
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's search order
 

@@ -16,12 +16,12 @@ import git
 from pydantic import ValidationError
 
 from evalloop.errors import EvalloopError
-from evalloop.gate.changes import ls_tree, read_blobs
-from evalloop.gate.selection import Entry, IdentityCache, load_heads_at
 from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineEntry, QuarantineFile, signal_of
 from evalloop.repo import fs, parse
 from evalloop.repo.config import MAX_CONFIG_BYTES, config_from_document
+from evalloop.repo.git import ls_tree, read_files
+from evalloop.repo.identities import Entry, IdentityCache, load_heads_at
 from evalloop.repo.incidents import is_record
 
 
@@ -37,14 +37,6 @@ class Revision:
 
     def by_id(self) -> dict[str, Entry]:
         return {e.id: e for e in self.entries if e.head is not None}
-
-
-def read_files(repo: git.Repo, commit: str, paths: list[str], max_bytes: int) -> dict[str, bytes]:
-    """The blobs at `commit` of those of `paths` (full paths in the tree) that exist and fit."""
-    listed = dict(ls_tree(repo, commit, paths)) if paths else {}
-    blobs = read_blobs(repo, [listed[p] for p in paths if p in listed])
-    found = {p: blobs.get(listed.get(p, "")) for p in paths}
-    return {p: raw for p, raw in found.items() if raw is not None and len(raw) <= max_bytes}
 
 
 def document(raw: bytes, display: str) -> parse.Document:

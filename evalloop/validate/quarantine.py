@@ -10,14 +10,13 @@ from evalloop.model import quarantine
 from evalloop.model.findings import Finding
 from evalloop.model.quarantine import QuarantineFile
 from evalloop.repo import incidents, parse
+from evalloop.repo.identities import load_heads
 from evalloop.validate.repository import Validation
 from evalloop.validate.schema import schema_findings
 
 
 def check_quarantine(v: Validation, doc: parse.Document) -> Iterator[Finding]:
     """QUA001: a protected fixture quarantined; QUA002: expired entry; REF003: unknown fixture."""
-    from evalloop.gate.selection import load_heads
-
     try:
         entries = QuarantineFile.model_validate(doc.data).quarantine
     except ValidationError as exc:

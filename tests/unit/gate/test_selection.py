@@ -161,7 +161,7 @@ def test_head_other_than_checkout_uses_a_worktree(grepo: tuple[git.Repo, str], c
 
 
 def test_shard_partitions_selection() -> None:
-    from evalloop.gate.selection import shard
+    from evalloop.gate.shard import shard
     from evalloop.model.results import Selected
 
     sel = [Selected(id=f"f{i:02d}", severity="blocking", path=f"f{i}.yaml", reasons=["r"]) for i in range(11)]
