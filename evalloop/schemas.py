@@ -66,7 +66,17 @@ def write_all(folder: Path) -> list[Path]:
     return written
 
 
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m evalloop.schemas",
+                                     description="Write the JSON Schemas of evalloop's file formats, generated "
+                                     "from its models, into FOLDER (one <name>.schema.json each).")
+    parser.add_argument("folder", nargs="?", default="schemas", type=Path, help="where to write (default: schemas)")
+    for path in write_all(parser.parse_args(argv).folder):
+        print(path)
+    return 0
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("schemas")
-    for p in write_all(target):
-        print(p)
+    sys.exit(main())

@@ -26,21 +26,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalloop.errors import EvalloopError
 from evalloop.gate.changes import ChangeSet
+from evalloop.model.fixture import ID_PATTERN
 from evalloop.model.kinds import ARTIFACT_KINDS
 from evalloop.model.quarantine import active, guarded
 from evalloop.model.results import ProtectionChange, ProtectionKind
 from evalloop.repo.git import read_files
 from evalloop.repo.identities import Entry, ScopeInfo
+from evalloop.repo.owners import CODEOWNERS_PLACES, MAX_CODEOWNERS_BYTES
 from evalloop.repo.parse import first_error
 from evalloop.repo.revision import Revision, document
-
-CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's search order
 
 
 class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fixture: str = Field(description="The fixture's id (on the base revision).")
+    fixture: str = Field(pattern=ID_PATTERN, description="The fixture's id (on the base revision).")
     change: ProtectionKind | None = Field(
         default=None, description="Which change is approved (removed, excluded, downgraded, narrowed, "
         "quarantined, unprotected); absent: any change of this fixture in this pull request.")
@@ -141,8 +141,8 @@ def detect(base: Revision, head: Revision, cs: ChangeSet, today: dt.date) -> lis
 
 
 def _codeowners(repo: git.Repo, commit: str) -> tuple[str, str] | None:
-    blobs = read_files(repo, commit, list(CODEOWNERS_LOCATIONS), 3 << 20)
-    for loc in CODEOWNERS_LOCATIONS:
+    blobs = read_files(repo, commit, list(CODEOWNERS_PLACES), MAX_CODEOWNERS_BYTES)
+    for loc in CODEOWNERS_PLACES:
         if loc in blobs:
             return loc, blobs[loc].decode("utf-8", "replace")
     return None

@@ -178,7 +178,7 @@ class Fixture(Strict):
 
     # identity
     id: str = Field(pattern=ID_PATTERN, description="Unique across the repository.")
-    incident_id: str | None = Field(default=None, description="Incident record under incidents/.")
+    incident_id: str | None = Field(pattern=ID_PATTERN, default=None, description="Incident record under incidents/.")
     owner: str | None = Field(
         default=None, description="A known owner; falls back to `defaults.owner` in evalloop.yaml."
     )

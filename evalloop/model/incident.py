@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evalloop.model.fixture import ID_PATTERN
+
 # The seed's "Signal Triage" table, one value per row.
 SignalType = Literal[
     "safety",
@@ -28,7 +30,7 @@ SignalType = Literal[
 class Incident(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "evalloop incident"})
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+    id: str = Field(pattern=ID_PATTERN)
     severity: Literal["sev1", "sev2", "sev3", "sev4", "blocking", "warning", "exploratory"]
     opened_at: dt.datetime | dt.date
     signal: SignalType

@@ -12,7 +12,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalloop.model.fixture import PROTECTED_RISKS
+from evalloop.model.fixture import ID_PATTERN, PROTECTED_RISKS
 
 QUARANTINE_FILE = "quarantine.yaml"
 
@@ -20,7 +20,7 @@ QUARANTINE_FILE = "quarantine.yaml"
 class QuarantineEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(description="The quarantined fixture's id.")
+    id: str = Field(pattern=ID_PATTERN, description="The quarantined fixture's id.")
     owner: str = Field(description="Who repairs it.")
     reason: str = Field(min_length=1)
     issue: str = Field(pattern=r"^https?://\S+$", description="Link to the repair issue.")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -41,3 +42,31 @@ def test_schema_rejects_what_the_model_rejects() -> None:
     assert not validator.is_valid({"id": "x", "severity": "blocker"})
     assert not validator.is_valid({"id": "x", "typo": 1})
     assert validator.is_valid({"id": "x"})
+
+
+def test_help_explains_and_writes_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "evalloop.schemas", "--help"], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0 and "FOLDER" in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # not a folder named --help
+
+
+def test_one_id_rule_for_fixtures_incidents_and_the_files_naming_them() -> None:
+    from pydantic import ValidationError
+
+    from evalloop.gate.protection import Approval
+    from evalloop.model.fixture import Fixture
+    from evalloop.model.incident import Incident
+    from evalloop.model.quarantine import QuarantineEntry
+
+    bad = "../escape"
+    for build in (lambda: Fixture.model_validate({"id": bad}),
+                  lambda: Fixture.model_validate({"id": "ok", "incident_id": bad}),
+                  lambda: Incident.model_validate({"id": bad}),
+                  lambda: QuarantineEntry.model_validate({"id": bad}),
+                  lambda: Approval.model_validate({"fixture": bad})):
+        with pytest.raises(ValidationError, match="should match pattern"):
+            build()
