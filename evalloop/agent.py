@@ -125,12 +125,12 @@ class Tools:
         result = self._ask({"type": "approval", "name": name, "args": args}, f"approval {name}")
         return str((result or {}).get("decision", "pending"))
 
-    def record(self, type: str, name: str, *, status: str = "succeeded", args: dict[str, Any] | None = None,
+    def record(self, span_type: str, name: str, *, status: str = "succeeded", args: dict[str, Any] | None = None,
                result: Any = None, error: str | None = None, input_tokens: int | None = None,
                output_tokens: int | None = None, cost_usd: float | None = None,
                duration_ms: float | None = None, attributes: dict[str, Any] | None = None) -> None:
         """Record a span that is not a tool call: policy decision, message, workflow step, model turn."""
-        message: dict[str, Any] = {"type": "span", "span_type": type, "name": name, "status": status}
+        message: dict[str, Any] = {"type": "span", "span_type": span_type, "name": name, "status": status}
         for key, value in (("args", args), ("result", result), ("error", error), ("input_tokens", input_tokens),
                            ("output_tokens", output_tokens), ("cost_usd", cost_usd),
                            ("duration_ms", duration_ms), ("attributes", attributes)):
