@@ -2,7 +2,7 @@
 
     python bench/gen_repo.py OUT_DIR --fixtures 5000 [--json-share 0.2] [--seed 1]
 
-Fixtures are realistic in size and shape (the SPEC section 2 form, ~1.5-3 KB),
+Fixtures are realistic in size and shape (the YAML fixture form, ~1.5-3 KB),
 spread over nested folders, with owners.yaml, evalloop.yaml and incident records.
 """
 

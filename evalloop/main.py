@@ -56,7 +56,8 @@ class _Group(click.Group):
 def crash_log_path() -> Path:
     """$XDG_CACHE_HOME/evalloop/evalloop.log, or ~/.cache/evalloop/evalloop.log."""
     cache = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"  # relative: ignored, per the spec
+    # a relative XDG_CACHE_HOME is ignored, as the XDG base-directory rules say
+    base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
     return base / "evalloop" / "evalloop.log"
 
 

@@ -1,4 +1,4 @@
-"""What changed between two revisions, as a pull request sees it (SPEC section 4.1).
+"""What changed between two revisions, as a pull request sees it.
 
 The diff runs from the merge-base of base and head to head, so commits that
 landed on the base branch meanwhile do not count as the change. Each path is

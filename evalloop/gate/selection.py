@@ -1,4 +1,4 @@
-"""Which behaviours a change can affect, and which fixtures protect them (SPEC 4.2-4.3).
+"""Which behaviours a change can affect, and which fixtures protect them.
 
 A fixture is selected when a changed artifact's kind is in its `gates` (absent:
 every kind) and its `scope` covers the artifact; every added or modified
@@ -20,7 +20,7 @@ from evalloop.model.results import ChangedPath, Selected
 from evalloop.repo import fs, parse
 from evalloop.repo.identities import Entry, ScopeInfo
 
-# The seed's "Release Gates" table: change type -> the evals it calls for.
+# The release-gates table: change type -> the evals it calls for (`gates:` in evalloop.yaml overrides it).
 DEFAULT_GATES: dict[str, list[str]] = {
     "prompt": ["golden tasks", "incident fixtures", "tool trajectory checks"],
     "tool_manifest": ["schema tests", "mocked tool evals", "authorization tests"],
@@ -29,7 +29,7 @@ DEFAULT_GATES: dict[str, list[str]] = {
     "retrieval_index": ["source relevance", "freshness", "citation coverage", "missing-evidence behavior"],
     "memory_rule": ["privacy tests", "stale-memory tests", "write-policy checks"],
     "agent_topology": ["task completion", "coordination cost", "trace completeness", "merge quality"],
-    # not in the seed's table; a workflow's step order is where approvals live
+    # a workflow's step order is where approvals live
     "workflow": ["approval tests", "tool trajectory checks", "incident fixtures"],
     "fixture": ["the changed fixtures themselves"],
     "config": ["every fixture (evalloop configuration changed)"],

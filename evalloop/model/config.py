@@ -117,7 +117,7 @@ class Config(_Strict):
         description="Globs per artifact kind; they take precedence over the conventional folders.",
     )
     gates: dict[ChangeKind, list[str]] = Field(
-        default_factory=dict, description="Change kind -> eval categories, overriding the seed's table."
+        default_factory=dict, description="Change kind -> eval categories, overriding the built-in release-gates table."
     )
     run_all_on: list[str] = Field(
         default_factory=list,

@@ -1,7 +1,7 @@
-"""The fixture contract (SPEC section 2) as pydantic models.
+"""The fixture contract as pydantic models (the formats: README, "A fixture").
 
 A fixture is the smallest replayable case that reproduces a failure mode. The
-models accept both JSON shapes printed in the seed guide as they are: the
+models accept both JSON shapes fixtures are written in as they are: the
 ``incident-...`` shape with ``expected.tools_called``, and the
 ``refund-approval-bypass-regression`` shape whose expectations sit at the top
 level (``required_spans``, ``expected_stop_reason``, ...). ``Fixture.expectations``
@@ -54,7 +54,7 @@ class Scope(Strict):
 
 
 class ToolFault(Strict):
-    """A fault the mocked toolbox injects (seed, "Mocked Tool Evals")."""
+    """A fault the mocked toolbox injects, to test recovery and retries (docs/adapter.md)."""
 
     tool: str
     kind: Literal["error", "timeout", "malformed", "partial"]
@@ -94,7 +94,7 @@ class ToolCallSpec(Strict):
 ArgsMode = Literal["exact", "subset", "ignore"]
 RiskArea = Literal["safety", "privacy", "money_movement", "authorization", "side_effect", "quality", "cost",
                    "latency"]
-# Seed, "Signal Triage": these are blocking until reviewed, and never quarantined.
+# Failures touching these are blocking until reviewed, and never quarantined.
 PROTECTED_RISKS = frozenset({"safety", "privacy", "money_movement", "authorization"})
 
 
@@ -157,7 +157,7 @@ class Expected(Strict):
     budget: Budget | None = None
 
 
-# Fields of the seed's regression shape that may stand at the top level.
+# Fields of the regression shape (expectations at the top level) that may stand there.
 _TOP_LEVEL_EXPECTATIONS = {
     "required_spans": "required_spans",
     "forbidden_spans": "forbidden_spans",
@@ -210,7 +210,7 @@ class Fixture(Strict):
     context: Context = Field(default_factory=Context)
     # expected trajectory and result
     expected: Expected = Field(default_factory=Expected)
-    # the seed's regression shape puts these at the top level
+    # the regression shape puts these at the top level
     required_spans: list[SpanRef] | None = None
     forbidden_spans: list[SpanRef] | None = None
     expected_stop_reason: str | None = None
@@ -227,7 +227,7 @@ class Fixture(Strict):
         return self
 
     def expectations(self) -> Expected:
-        """The fixture's expectations with the seed's top-level fields folded in."""
+        """The fixture's expectations with the regression shape's top-level fields folded in."""
         updates = {
             inner: getattr(self, top)
             for top, inner in _TOP_LEVEL_EXPECTATIONS.items()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evalloop.model.fixture import ID_PATTERN
 
-# The seed's "Signal Triage" table, one value per row.
+# The kinds of production signal an incident starts from, one value per triage row.
 SignalType = Literal[
     "safety",
     "privacy",

@@ -17,7 +17,7 @@ ChangeKind = Literal[
 ]
 CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
 
-# SPEC section 1: where a repository without config keeps each kind.
+# Where a repository without `artifacts:` in its config keeps each kind.
 CONVENTIONAL_FOLDERS: dict[str, str] = {
     "prompts/": "prompt",
     "policies/": "policy",

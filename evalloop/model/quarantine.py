@@ -1,4 +1,4 @@
-"""`quarantine.yaml`: owned, expiring exceptions for flaky blocking fixtures (SPEC 4.6).
+"""`quarantine.yaml`: owned, expiring exceptions for flaky blocking fixtures.
 
 A flaky blocking fixture still blocks unless an unexpired entry names it with an
 owner, a reason and an issue link. Fixtures guarding safety, privacy, money

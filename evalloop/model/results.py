@@ -1,4 +1,4 @@
-"""The gate's decision (SPEC section 4) and the report it is published in.
+"""The gate's results and the report it is published in (README, "evalloop gate").
 
 `block` if any blocking fixture fails, errors, is flaky without an owned quarantine,
 or has no run; `warn` if any warning fixture fails; `pass` otherwise. Exploratory

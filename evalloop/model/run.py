@@ -1,4 +1,4 @@
-"""The normalized run (SPEC section 3): what an agent did, whichever source it came from.
+"""The normalized run: what an agent did, whichever source it came from.
 
 Importers (`evalloop.traces.load`) and the harness produce `Run`s; the trajectory
 evaluator (`evalloop.evaluate.trajectory`) judges them. Times are milliseconds since the

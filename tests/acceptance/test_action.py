@@ -425,7 +425,7 @@ EXAMPLE_BYPASS = PROJECT / "examples" / "refund-support" / "revisions" / "bypass
 
 def example_repo(path: Path) -> Repo:
     """The worked example in a git repository, and a pull request that reintroduces the
-    approval bypass of INC-2026-04-18-001 (the seed's incident)."""
+    approval bypass of INC-2026-04-18-001 (the example's incident)."""
     path.mkdir()
     gate_demo.copy_example(path)
     git(path, "init", "-q", "-b", "main")
