@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from evalloop.evaluate.trajectory import KINDS, FixtureError, Verdict, compile, error_verdict, evaluate
+from evalloop.evaluate.evaluator import compile_fixture, evaluate
+from evalloop.evaluate.judgement import KINDS, FixtureError, Judgement, error_judgement
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run, Span
 from tests.support import PROJECT
@@ -31,10 +32,10 @@ def run(*spans: dict[str, Any] | str, **kw: Any) -> Run:
     return Run.model_validate({"spans": items, **kw})
 
 
-def only(verdict: Verdict, kind: str) -> list[Any]:
-    assert not verdict.passed
-    assert set(verdict.kinds()) == {kind}, verdict.to_dict()
-    return verdict.violations
+def only(judgement: Judgement, kind: str) -> list[Any]:
+    assert not judgement.passed
+    assert set(judgement.kinds()) == {kind}, judgement.to_dict()
+    return judgement.violations
 
 
 # ----------------------------------------------------------------------------- the seed
@@ -171,7 +172,7 @@ def test_order_first_must_precede_every_second(spans: list[str], actual: Any, at
 
 def test_order_pair_with_the_same_span_twice_is_a_fixture_error() -> None:
     with pytest.raises(FixtureError) as exc:
-        compile(fixture(order=[["tool:a", "tool:a"]]))
+        compile_fixture(fixture(order=[["tool:a", "tool:a"]]))
     assert exc.value.loc == ("expected", "order", 0)
 
 
@@ -402,11 +403,11 @@ def test_output_not_recorded_fails_closed() -> None:
 
 def test_invalid_regex_is_a_fixture_error_with_its_location() -> None:
     with pytest.raises(FixtureError) as exc:
-        compile(fixture(output_must_contain=["ok", {"regex": "("}]))
+        compile_fixture(fixture(output_must_contain=["ok", {"regex": "("}]))
     assert exc.value.loc == ("expected", "output_must_contain", 1, "regex")
     top = Fixture.model_validate({"id": "t", "output_must_not_contain": [{"regex": "[x"}]})
     with pytest.raises(FixtureError) as exc:
-        compile(top)
+        compile_fixture(top)
     assert exc.value.loc == ("output_must_not_contain", 0, "regex")
 
 
@@ -429,18 +430,18 @@ SLOW_TEXT = "a" * 40 + "b"
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
 def test_catastrophic_regex_is_refused_when_compiling(pattern: str) -> None:
     with pytest.raises(FixtureError) as exc:
-        compile(fixture(output_must_not_contain=["fine", {"regex": pattern}]))
+        compile_fixture(fixture(output_must_not_contain=["fine", {"regex": pattern}]))
     assert exc.value.loc == ("expected", "output_must_not_contain", 1, "regex")
     assert "can take exponential time" in exc.value.message
 
 
 @pytest.mark.parametrize("pattern", UNAMBIGUOUS)
 def test_unambiguous_regex_compiles(pattern: str) -> None:
-    compile(fixture(output_must_contain=[{"regex": pattern}]))
+    compile_fixture(fixture(output_must_contain=[{"regex": pattern}]))
 
 
 def test_a_regex_that_does_not_finish_is_a_violation_not_a_pass_or_a_hang() -> None:
-    compile(fixture(output_must_contain=[{"regex": SLOW}]))  # not seen by the check
+    compile_fixture(fixture(output_must_contain=[{"regex": SLOW}]))  # not seen by the check
     r = run("tool:a", output=SLOW_TEXT)
     for key, kind in (("output_must_contain", "output_missing"),
                       ("output_must_not_contain", "output_contains")):
@@ -604,8 +605,8 @@ def test_an_empty_run_is_an_error_not_a_pass() -> None:
     assert "empty" in x.message
 
 
-def test_error_verdict() -> None:
-    v = error_verdict("f", "adapter crashed", run_id="r")
+def test_error_judgement() -> None:
+    v = error_judgement("f", "adapter crashed", run_id="r")
     assert not v.passed and v.kinds() == ["run_error"] and v.run_id == "r"
 
 
@@ -613,7 +614,7 @@ def test_every_kind_is_listed() -> None:
     assert len(set(KINDS)) == len(KINDS) == 21
 
 
-def test_verdict_serializes_with_evidence() -> None:
+def test_judgement_serializes_with_evidence() -> None:
     v = evaluate(fixture(tools_not_called=["x"]), run(span("tool:x", span_id="i")))
     d = v.to_dict()
     assert d == v.model_dump()
@@ -624,7 +625,7 @@ def test_verdict_serializes_with_evidence() -> None:
     assert json.loads(v.to_json()) == d
 
 
-def test_compile_is_cached_per_fixture_object() -> None:
+def test_compile_fixture_is_cached_per_fixture_object() -> None:
     fx = fixture(route="r")
-    assert compile(fx) is compile(fx)
-    assert compile(fixture(route="r")) is not compile(fx)
+    assert compile_fixture(fx) is compile_fixture(fx)
+    assert compile_fixture(fixture(route="r")) is not compile_fixture(fx)

@@ -8,8 +8,9 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from evalloop.evaluate.evaluator import evaluate
 from evalloop.evaluate.matching import align, embed_in_order, max_matching
-from evalloop.evaluate.trajectory import evaluate, json_contains, json_equal
+from evalloop.evaluate.values import json_contains, json_equal
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
 
