@@ -42,7 +42,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evalloop.evaluate.trajectory import Evaluator, Verdict, compile
+from evalloop.evaluate.evaluator import Evaluator, compile_fixture
+from evalloop.evaluate.judgement import Judgement
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
 
@@ -238,8 +239,8 @@ def main() -> int:
         label = mode if args == "exact" else f"{mode}+args_subset"
         t_compile, evs = timed(partial(_compile_all, ref_set, mode, args), opts.repeat)
         work = [(evs[k], run) for (k, _, _), run in zip(pairs, runs, strict=True)]
-        t_eval, verdicts = timed(partial(_evaluate_all, work), opts.repeat)
-        ours = [v.passed for v in verdicts]
+        t_eval, judgements = timed(partial(_evaluate_all, work), opts.repeat)
+        ours = [v.passed for v in judgements]
         passing = [w for w, ok in zip(work, ours, strict=True) if ok]
         t_pass, _ = timed(partial(_evaluate_all, passing), opts.repeat)
         row: dict[str, Any] = {
@@ -286,9 +287,9 @@ def main() -> int:
     # what a real fixture costs per run.
     fulls = [_full_fixture(ref, partial_refs[k], k) for k, ref in enumerate(refs)]
     work = [(fulls[k], run) for (k, _, _), run in zip(pairs, runs, strict=True)]
-    t_full, verdicts = timed(partial(_evaluate_all, work), opts.repeat)
+    t_full, judgements = timed(partial(_evaluate_all, work), opts.repeat)
     results["full_fixture_runs_per_s"] = opts.runs / t_full
-    results["full_fixture_pass_rate"] = sum(v.passed for v in verdicts) / len(verdicts)
+    results["full_fixture_pass_rate"] = sum(v.passed for v in judgements) / len(judgements)
     print(f"whole fixture (every expectation kind): {opts.runs / t_full:,.0f} runs/s, "
           f"pass rate {results['full_fixture_pass_rate']:.2f}")
     print(f"Run.model_validate: {opts.runs / t_parse:,.0f} runs/s")
@@ -301,10 +302,10 @@ def main() -> int:
 
 
 def _compile_all(refs: list[list[Call]], mode: str, args: str) -> list[Evaluator]:
-    return [compile(fixture(r, k, mode, args)) for k, r in enumerate(refs)]
+    return [compile_fixture(fixture(r, k, mode, args)) for k, r in enumerate(refs)]
 
 
-def _evaluate_all(work: list[tuple[Evaluator, Run]]) -> list[Verdict]:
+def _evaluate_all(work: list[tuple[Evaluator, Run]]) -> list[Judgement]:
     return [ev.evaluate(run) for ev, run in work]
 
 
@@ -354,7 +355,7 @@ def _print_row(label: str, row: dict[str, Any]) -> None:
 
 def _full_fixture(ref: list[Call], partial_ref: list[Call], k: int) -> Evaluator:
     name, args = ref[0]
-    return compile(Fixture.model_validate({
+    return compile_fixture(Fixture.model_validate({
         "id": f"full-{k}",
         "expected": {
             "route": "refund_assist",

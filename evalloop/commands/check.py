@@ -20,7 +20,8 @@ import orjson
 from pydantic import ValidationError
 
 from evalloop.errors import EvalloopError, UsageError
-from evalloop.evaluate.trajectory import FixtureError, Verdict, Violation, compile
+from evalloop.evaluate.evaluator import compile_fixture
+from evalloop.evaluate.judgement import FixtureError, Judgement, Violation
 from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
@@ -48,7 +49,7 @@ def load_fixture(path: Path) -> Fixture:
         raise EvalloopError(clean(f"invalid fixture: {where}: {first['msg']}{more}"),
                             path=doc.display, line=line, col=col) from None
     try:
-        compile(fixture)
+        compile_fixture(fixture)
     except FixtureError as exc:
         line, col = parse.locate(doc, exc.loc)
         raise EvalloopError(clean(f"invalid fixture: {exc.message}"), path=doc.display,
@@ -81,13 +82,13 @@ def _value(value: Any, limit: int = 200) -> str:
     return clean(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
-def format_text(verdict: Verdict, fixture_path: Path, trace_path: Path) -> str:
-    head = "PASS" if verdict.passed else "FAIL"
-    run = f" run {verdict.run_id}" if verdict.run_id else ""
-    count = len(verdict.violations)
-    lines = [clean(f"{head} {verdict.fixture_id}{run} ({trace_path})" +
-                  ("" if verdict.passed else f": {count} violation{'s' if count != 1 else ''}"))]
-    for v in verdict.violations:
+def format_text(judgement: Judgement, fixture_path: Path, trace_path: Path) -> str:
+    head = "PASS" if judgement.passed else "FAIL"
+    run = f" run {judgement.run_id}" if judgement.run_id else ""
+    count = len(judgement.violations)
+    lines = [clean(f"{head} {judgement.fixture_id}{run} ({trace_path})" +
+                  ("" if judgement.passed else f": {count} violation{'s' if count != 1 else ''}"))]
+    for v in judgement.violations:
         lines.append(f"  {v.kind}: {clean(v.message)}")
         where = []
         if v.span_index is not None:
@@ -125,13 +126,13 @@ def _cannot_judge(tools: list[Unrecognised]) -> Violation:
         actual=[u.to_dict() for u in tools[:20]], details={"judged": False})
 
 
-def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised]) -> Verdict:
-    verdict = compile(fixture).evaluate(run)
+def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised]) -> Judgement:
+    judgement = compile_fixture(fixture).evaluate(run)
     tools = [u for u in unrecognised if u.kind == "tool"]
     if tools and judges_tools(fixture):
-        return Verdict(verdict.fixture_id, False, [_cannot_judge(tools), *verdict.violations],
-                       verdict.run_id)
-    return verdict
+        return Judgement(judgement.fixture_id, False, [_cannot_judge(tools), *judgement.violations],
+                         judgement.run_id)
+    return judgement
 
 
 def _mapping(trace_path: Path) -> tuple[tuple[str, str], ...]:
@@ -157,8 +158,8 @@ def _unrecognised_note(unrecognised: list[Unrecognised]) -> str:
             " (see `--format json`; map them with trace_mapping in evalloop.yaml)")
 
 
-def _doc(verdict: Verdict, unrecognised: list[Unrecognised]) -> dict[str, Any]:
-    doc = verdict.to_dict()
+def _doc(judgement: Judgement, unrecognised: list[Unrecognised]) -> dict[str, Any]:
+    doc = judgement.to_dict()
     doc["unrecognised"] = [u.to_dict() for u in unrecognised]
     return doc
 
@@ -183,15 +184,15 @@ def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: st
         found = unrecognised.get(run.trace_id or "", []) if run.trace_id is not None else []
         results.append((run, judge(fixture, run, found), found))
     if len(results) == 1:
-        _run, verdict, found = results[0]
+        _run, judgement, found = results[0]
         if fmt == "json":
-            sys.stdout.write(_dumps(_doc(verdict, found)) + "\n")
+            sys.stdout.write(_dumps(_doc(judgement, found)) + "\n")
         else:
-            text = format_text(verdict, fixture_path, trace_path)
+            text = format_text(judgement, fixture_path, trace_path)
             if found:
                 text += "\n" + _unrecognised_note(found)
             sys.stdout.write(text + "\n")
-        return 0 if verdict.passed else 1
+        return 0 if judgement.passed else 1
     failed = sum(not v.passed for _r, v, _f in results)
     if fmt == "json":
         sys.stdout.write(_dumps([_doc(v, f) for _r, v, f in results]) + "\n")

@@ -2,7 +2,7 @@
 ordered-subsequence embedding.
 
 Both work on an abstract predicate (`edges` lists, or a `fits(spec, call)`
-function), so they know nothing about tools or arguments; `evalloop.evaluate.trajectory`
+function), so they know nothing about tools or arguments; `evalloop.evaluate.sequence`
 builds the predicate.
 """
 

@@ -73,7 +73,7 @@ from evalloop.model.run import Run
 from evalloop.repo import parse
 
 if TYPE_CHECKING:
-    from evalloop.evaluate import trajectory
+    from evalloop.evaluate.judgement import Violation
 
 PROTOCOL = 1
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024  # protocol output of one run (all its messages); beyond it: error
@@ -941,22 +941,22 @@ def _result(config: Config, lf: LoadedFixture, outcomes: list[_Outcome]) -> Fixt
 
 
 def _evaluate(session: Session, lf: LoadedFixture, run: Run) -> _Outcome:
-    from evalloop.evaluate import trajectory
+    from evalloop.evaluate.evaluator import compile_fixture
 
     try:
-        verdict = trajectory.compile(lf.fixture).evaluate(run, tool_schemas=session.tool_schemas)
+        judgement = compile_fixture(lf.fixture).evaluate(run, tool_schemas=session.tool_schemas)
     except EvalloopError as exc:  # an expectation that cannot be evaluated, a bad tool schema
         return _Outcome(error=f"cannot evaluate: {exc.message}")
-    violations = [*verdict.violations, *_unknown_tools(session, run)]
+    violations = [*judgement.violations, *_unknown_tools(session, run)]
     return _Outcome(passed=not violations, failures=[v.to_dict() for v in violations])
 
 
-def _unknown_tools(session: Session, run: Run) -> list[trajectory.Violation]:
+def _unknown_tools(session: Session, run: Run) -> list[Violation]:
     """With a manifest, a call of a tool it does not list fails the run, whatever the fixture
     expects: the toolbox answered it with an error, but an agent reaching for a capability
     nobody reviewed (a typo, a hallucinated tool, a tool dropped from the manifest) must
     not pass because it coped with the error."""
-    from evalloop.evaluate import trajectory
+    from evalloop.evaluate.judgement import Violation
 
     if session.manifest is None:
         return []
@@ -965,7 +965,7 @@ def _unknown_tools(session: Session, run: Run) -> list[trajectory.Violation]:
     for calls in unknown_tool_calls(run.spans):
         first = calls.spans[0]
         times = f", {len(calls.spans)} calls in all" if len(calls.spans) > 1 else ""
-        out.append(trajectory.Violation(
+        out.append(Violation(
             "unknown_tool", f"tool {calls.name} is not in the tool manifest ({session.agent.tools}): called at "
             f"span {first} (tool call #{calls.positions[0]}){times}", expected=listed, actual=calls.name,
             span_index=first, ref=f"tool:{calls.name}", span_id=run.spans[first].span_id,
@@ -983,10 +983,10 @@ def _run_then_judge(session: Session, lf: LoadedFixture, run_number: int,
                     judges: ThreadPoolExecutor) -> Future[_Outcome]:
     """Run the agent here; hand the judging to `judges`, so this worker can start the next
     run at once instead of holding a run slot while it evaluates."""
-    from evalloop.evaluate import trajectory
+    from evalloop.evaluate.evaluator import compile_fixture
 
     try:
-        trajectory.compile(lf.fixture)  # an expectation that cannot be evaluated: do not run at all
+        compile_fixture(lf.fixture)  # an expectation that cannot be evaluated: do not run at all
         run = session.run(lf.fixture, run_number)
     except HarnessError as exc:
         return _done(_Outcome(error=exc.reason))

@@ -1,7 +1,7 @@
 """The normalized run: what an agent did, whichever source it came from.
 
 Importers (`evalloop.traces.load`) and the harness produce `Run`s; the trajectory
-evaluator (`evalloop.evaluate.trajectory`) judges them. Times are milliseconds since the
+evaluator (`evalloop.evaluate.evaluator`) judges them. Times are milliseconds since the
 Unix epoch (or since the run start when the source has no wall clock).
 
 Measurements (tokens, cost, latency, span times) are kept as the source gave

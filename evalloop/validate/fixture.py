@@ -33,8 +33,8 @@ def check_fixture(v: Validation, doc: parse.Document) -> Iterator[Finding]:
         return parse.locate(doc, loc, key=key)
 
     # expectations the schema allows but nothing can evaluate (a bad regex, a pair naming one span twice)
-    from evalloop.evaluate.trajectory import FixtureError
-    from evalloop.evaluate.trajectory import compile as compile_fixture
+    from evalloop.evaluate.evaluator import compile_fixture
+    from evalloop.evaluate.judgement import FixtureError
 
     try:
         compile_fixture(fixture)

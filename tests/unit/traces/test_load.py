@@ -792,7 +792,7 @@ def test_formats_tuple() -> None:
 # --- issue 9: measurements that are not numbers, numbers no reader takes ----------------------
 
 def _budget_messages(run: Run, **limits: Any) -> list[str]:
-    from evalloop.evaluate.trajectory import evaluate
+    from evalloop.evaluate.evaluator import evaluate
     from evalloop.model.fixture import Fixture
     fx = Fixture.model_validate({"id": "b", "expected": {"budget": limits}})
     return [v.message for v in evaluate(fx, run).violations]
