@@ -21,7 +21,7 @@ from evalloop.model.config import Config, find_root, load_config
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
 from evalloop.repo import revision
 from evalloop.repo.parse import atomic_write
-from evalloop.report.render import RENDERERS
+from evalloop.report.formats import RENDERERS
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:
