@@ -26,7 +26,7 @@ from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
 from evalloop.repo.git import open_repo
 from evalloop.repo.identities import IdentityCache
-from evalloop.report.render import RENDERERS
+from evalloop.report.formats import RENDERERS
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from evalloop.commands.gate import emit
 from evalloop.errors import UsageError
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, count, decide
-from evalloop.report.render import clean
+from evalloop.report.escape import clean
 
 
 def _load(path: Path) -> GateReport:

@@ -18,7 +18,8 @@ from evalloop.model.results import FixtureResult, GateReport, Selected, count, d
 from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
 from evalloop.repo.globs import glob_files
-from evalloop.report.render import clean, evidence_text
+from evalloop.report.escape import clean
+from evalloop.report.text import evidence_text
 
 RULES = (
     "block: a blocking fixture failed, errored, was flaky or had no run",
@@ -68,7 +69,7 @@ def format_table(results: list[FixtureResult], elapsed: float, jobs: int) -> str
         if r.error:
             lines.append(f"  error: {clean(r.error)}")
         for f in r.failures:
-            lines.append(f"  - {clean(str(f.get('kind')))}: {clean(str(f.get('message')))}")
+            lines.append(f"  - {clean(f.kind)}: {clean(f.message)}")
             ev = evidence_text(f)
             if ev:
                 lines.append(f"      evidence: {clean(ev)}")
@@ -105,7 +106,7 @@ def run(*, select: tuple[str, ...], jobs: int, fmt: str, output: Path | None, co
     elapsed = time.monotonic() - started
     table = format_table(results, elapsed, jobs)
     if fmt != "text" or output is not None:
-        from evalloop.report.render import RENDERERS
+        from evalloop.report.formats import RENDERERS
 
         text = table if fmt == "text" else RENDERERS[fmt](report_for(results, select))
         if output is not None:

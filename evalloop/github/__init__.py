@@ -1,1 +1,1 @@
-"""GitHub: the REST API client, Actions runner files, annotations."""
+"""GitHub: the REST API client, Actions runner files, annotations, and publishing a report to a pull request."""

@@ -4,9 +4,9 @@ Everything here is about text a runner parses: a message that reaches a workflow
 command unescaped can end the command early or start another one, so every value
 goes through GitHub's own escaping, and untrusted text printed to the log is fenced
 with `::stop-commands::` under a token nobody can guess. Before that escaping, every
-message and property is cleaned (report.clean): escape sequences and control characters
-from fixtures, traces or an API's answer would otherwise reach the log and the
-annotations as they are.
+message and property is cleaned (report.escape.clean): escape sequences and control
+characters from fixtures, traces or an API's answer would otherwise reach the log and
+the annotations as they are.
 """
 
 from __future__ import annotations
@@ -20,11 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from evalloop.model.findings import escape_data, escape_property
-from evalloop.report.render import PROTECTION_HEADING, clean
+from evalloop.report.escape import clean
+from evalloop.report.truncate import JOB_SUMMARY_LIMIT
 
-SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's job summary
 AnnotationLevel = Literal["error", "warning", "notice"]
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow-command message (GitHub's toolkit `escapeData`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow-command property value (GitHub's toolkit `escapeProperty`)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def command(name: str, message: str, props: Mapping[str, str | int | None] | None = None) -> str:
@@ -96,7 +105,7 @@ def write_outputs(path: str | None, outputs: Mapping[str, str]) -> None:
         fh.write(output_lines(outputs))
 
 
-def summary_room(path: Path, limit: int = SUMMARY_LIMIT) -> int:
+def summary_room(path: Path, limit: int = JOB_SUMMARY_LIMIT) -> int:
     """Bytes still free in this step's summary (it may hold what an earlier call wrote)."""
     try:
         used = path.stat().st_size
@@ -110,91 +119,3 @@ def append_summary(path: str | None, markdown: str) -> None:
         return
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
-
-
-# -- truncation -------------------------------------------------------------------------
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
-_DETAILS_OPEN = re.compile(r"<details\b", re.IGNORECASE)
-_DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
-
-
-@dataclass
-class _Line:
-    text: str
-    offset: int  # bytes before this line
-    fence: str | None  # the fence open before this line
-    details: int  # <details> blocks open before this line
-
-
-def _scan(text: str) -> tuple[list[_Line], int]:
-    lines: list[_Line] = []
-    offset = 0
-    fence: str | None = None
-    details = 0
-    for raw in text.splitlines(keepends=True):
-        lines.append(_Line(raw, offset, fence, details))
-        offset += len(raw.encode())
-        match = _FENCE.match(raw)
-        if fence is None and match:
-            fence = match.group(1)
-        elif fence is not None and match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
-                and not raw.strip()[len(match.group(1)):]:
-            fence = None
-        elif fence is None:
-            details += len(_DETAILS_OPEN.findall(raw)) - len(_DETAILS_CLOSE.findall(raw))
-            details = max(details, 0)
-    return lines, offset
-
-
-def _title(line: str) -> str:
-    title = line.strip().lstrip("#").strip()
-    return title[:80] + ("…" if len(title) > 80 else "")
-
-
-def truncate_markdown(text: str, limit: int, *, where: str = "GitHub's size limit",
-                      full_report: str = "", keep: str | None = PROTECTION_HEADING) -> str:
-    """`text` cut to at most `limit` UTF-8 bytes, at a section boundary when there is one,
-    ending with a note of what was cut and where the whole report is.
-
-    The section whose heading starts with `keep` (an evalloop report's protection changes)
-    is never dropped at a boundary: cuts come after it. Only when it does not fit by itself
-    is it cut, at a line, keeping as much of it as fits."""
-    lines, total = _scan(text)
-    if total <= limit:
-        return text
-    headings = [i for i, ln in enumerate(lines)
-                if i > 0 and ln.fence is None and ln.details == 0 and _HEADING.match(ln.text)]
-    protected = [i for i in headings if keep and lines[i].text.startswith(keep)]
-    after = next((i for i in headings if protected and i > protected[-1]), None)
-    boundaries = headings if not protected else [i for i in headings if after is not None and i >= after]
-
-    def note(cut_from: int, closer: str, cut_at: int | None = None) -> str:
-        cut_titles = [_title(lines[i].text) for i in headings if i >= cut_from]
-        cut_bytes = total - (lines[cut_from].offset if cut_at is None else cut_at)
-        names = ", ".join(f"“{t}”" for t in cut_titles[:10])
-        if len(cut_titles) > 10:
-            names += f" and {len(cut_titles) - 10} more"
-        what = f"{len(cut_titles)} section(s) ({names})" if cut_titles else "the rest of this section"
-        tail = f" {full_report}" if full_report else ""
-        return f"{closer}\n\n---\n> **Truncated:** {what}, {cut_bytes:,} bytes, cut to fit {where}.{tail}\n"
-
-    raw = text.encode()
-    for i in reversed(boundaries):
-        kept = lines[i].offset
-        if kept + len(note(i, "").encode()) <= limit:
-            return raw[:kept].decode() + note(i, "")
-    # No whole section fits: cut inside the first one at a line, closing what is open.
-    for i in range(len(lines) - 1, 0, -1):
-        ln = lines[i]
-        closer = ("\n" + ln.fence if ln.fence else "") + "\n</details>" * ln.details
-        candidate = note(i, closer)
-        if ln.offset + len(candidate.encode()) <= limit:
-            return raw[:ln.offset].decode() + candidate
-    # Not even one line fits (one huge line, or a limit smaller than the note).
-    tail = note(0, "", cut_at=0)
-    budget = limit - len(tail.encode())
-    if budget <= 0:
-        return tail.encode()[:limit].decode(errors="ignore")
-    return raw[:budget].decode(errors="ignore") + note(0, "", cut_at=budget)

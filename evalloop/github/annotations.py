@@ -8,7 +8,7 @@ that do not reproduce are warnings; exploratory failures are notices. When a lev
 overflows, its last slot names the ones left out, so the count is never silently wrong.
 
 Every message, title and path is fixture, trace or config text: ghactions.Annotation
-cleans it (report.clean) so no escape sequence or control character reaches the log.
+cleans it (report.escape.clean) so no escape sequence or control character reaches the log.
 """
 
 from __future__ import annotations
@@ -95,9 +95,7 @@ def message(c: Candidate) -> str:
     if r.error:
         lines.append(f"error: {_one_line(r.error)}")
     for failure in r.failures[:MESSAGE_FAILURES]:
-        kind = failure.get("kind") or failure.get("code") or "violation"
-        text = failure.get("message") or failure.get("detail") or ""
-        lines.append(f"- {_one_line(str(kind), 60)}: {_one_line(str(text))}")
+        lines.append(f"- {_one_line(failure.kind or 'violation', 60)}: {_one_line(failure.message)}")
     if len(r.failures) > MESSAGE_FAILURES:
         lines.append(f"… and {len(r.failures) - MESSAGE_FAILURES} more (see the job summary)")
     if r.reproduction is not None:

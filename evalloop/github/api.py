@@ -136,7 +136,7 @@ class GitHubClient:
         while url is not None:
             response = self.request("GET", url, params=params)
             yield from response.json()
-            url = next_link(response.headers.get("link", ""))
+            url = next_link(response)
             if url is not None and httpx.URL(url).host != self._http.base_url.host:
                 # The token goes with every request: never follow a link off the API host.
                 raise GitHubError("other", f"pagination link leaves the API host: {url}", method="GET",
@@ -270,15 +270,10 @@ def _error(response: httpx.Response, method: str, path: str) -> GitHubError:
     return GitHubError(kind, message, status=status, method=method, path=path)
 
 
-_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
-
-
-def next_link(header: str) -> str | None:
-    """The `rel="next"` URL of an RFC 8288 Link header, as GitHub paginates."""
-    for url, rels in _LINK.findall(header):
-        if "next" in rels.split():
-            return str(url)
-    return None
+def next_link(response: httpx.Response) -> str | None:
+    """The `rel="next"` URL of the response's Link header, as GitHub paginates; None on the last page."""
+    url = response.links.get("next", {}).get("url")
+    return url or None
 
 
 def pull_request_labels(environ: dict[str, str] | os._Environ[str]) -> list[str]:

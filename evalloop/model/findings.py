@@ -9,6 +9,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from evalloop.errors import CONTROL_CHARS, escape_char, escape_controls
+from evalloop.github.actions import escape_data, escape_property
 
 Level = Literal["error", "warning"]
 
@@ -25,16 +26,6 @@ class Finding(BaseModel):
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.col, self.code)
-
-
-def escape_data(text: str) -> str:
-    """Escape a workflow-command message (GitHub's toolkit `escapeData`)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow-command property value (GitHub's toolkit `escapeProperty`)."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _annotation_text(text: str) -> str:

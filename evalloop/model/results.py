@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from evalloop.model.kinds import Severity
 
@@ -46,6 +46,34 @@ class Reproduction(_Model):
     note: str
 
 
+class Evidence(_Model):
+    """Where a violation shows in the run: the span (position, `type:name` ref, id), the
+    expected and the actual value, and what else the check that failed recorded."""
+
+    span_index: int | None = None
+    ref: str | None = None
+    span_id: str | None = None
+    expected: Any = None
+    actual: Any = None
+    details: dict[str, Any] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_details(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Most checks record no details; their evidence has no `details` key rather than a null one.
+        data: dict[str, Any] = handler(self)
+        if self.details is None:
+            data.pop("details", None)
+        return data
+
+
+class Violation(_Model):
+    """One broken expectation of a failing run, with its evidence."""
+
+    kind: str
+    message: str
+    evidence: Evidence = Field(default_factory=Evidence)
+
+
 class FixtureResult(_Model):
     id: str
     severity: Severity
@@ -54,9 +82,7 @@ class FixtureResult(_Model):
     owner: str | None = None
     reason: str | None = None
     incident_id: str | None = None
-    failures: list[dict[str, Any]] = Field(
-        default_factory=list, description="Violations (kind, message, evidence) of the failing run."
-    )
+    failures: list[Violation] = Field(default_factory=list, description="Violations of the failing run.")
     error: str | None = None
     runs: int = 0
     passes: int = 0

@@ -1,1 +1,1 @@
-"""Report: the gate's result as text, markdown, JSON and JUnit."""
+"""Report: the gate's result as text, markdown, JSON and JUnit, and what of it fits where GitHub shows it."""

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from evalloop.commands.publish import MARKER
-from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide
+from evalloop.github.publish import COMMENT_MARKER as MARKER
+from evalloop.model.results import FixtureResult, GateReport, Selected, Violation, count, decide
 from tests.support import DATA, PROJECT
 from tests.support.action_runner import PINNED, ActionRun, environment, load_action, parse_commands, run_action
 from tests.support.github_server import FakeGitHub
@@ -241,7 +241,7 @@ def result(fid: str, severity: str, status: str, *, failures: int = 1, message: 
     return FixtureResult(
         id=fid, severity=severity, status=status, path=path or f"fixtures/{fid}.yaml", owner="support-platform",
         incident_id=incident, reason="Refunds over the threshold need approval.",
-        failures=[{"kind": "missing_span", "message": f"{message} #{i}", "evidence": {"span": "approval:required"}}
+        failures=[Violation(kind="missing_span", message=f"{message} #{i}")
                   for i in range(failures if status == "fail" else 0)],
         error="adapter crashed" if status == "error" else None, runs=1, passes=int(status == "pass"))
 

@@ -1,7 +1,9 @@
-"""`evalloop publish` against the local GitHub: retries, refusals and limits; and its pieces.
+"""`evalloop publish` against the local GitHub: retries, refusals and limits.
 
 These call publish() in-process (fast) with a real HTTP client talking to the test
-server over loopback; tests/test_action.py runs the same code through action.yml.
+server over loopback; tests/acceptance/test_action.py runs the same code through
+action.yml. The pieces (API client, workflow commands, annotations, truncation) have
+their own tests under tests/unit/github and tests/unit/report.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from typing import Any
 import httpx
 import pytest
 
-from evalloop.commands.publish import MARKER, Context, Options, PullRequest, comment_body, publish
-from evalloop.github import actions as ghactions
-from evalloop.github import annotations as annotate
-from evalloop.github.api import GitHubClient, GitHubError, RetryPolicy, next_link
+from evalloop.commands.publish import Options, publish
+from evalloop.github.api import GitHubClient, RetryPolicy
+from evalloop.github.context import ActionsContext, PullRequest
+from evalloop.github.publish import COMMENT_MARKER, comment_body
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
+from evalloop.report.truncate import JOB_SUMMARY_LIMIT
 from tests.acceptance.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report
 from tests.support.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
 from tests.support.github_server import FakeGitHub
-from tests.unit.report.test_render import ATTACK, FIELDS, assert_inert
+from tests.unit.report.reports import ATTACK, FIELDS, assert_inert
 
 
 @pytest.fixture
@@ -160,12 +163,12 @@ def test_long_reports_fit_comment_and_check_run_limits(gh: FakeGitHub, env: dict
     assert code == 1
     [comment] = gh.comments.values()
     body = comment["body"]
-    assert len(body.encode()) <= 65536 and body.startswith(MARKER)
+    assert len(body.encode()) <= 65536 and body.startswith(COMMENT_MARKER)
     # The comment is rendered from report.json, cut least important first; report.md is not posted.
     assert "ü long line of evidence" not in body and "Report cut at GitHub's comment limit" in body
     # The comment's own cut, in bytes, for whatever still does not fit: at a section, with a note.
-    cut = comment_body(markdown.read_text(), Context(env={}), PullRequest(2, "b" * 40, fork=False))
-    assert len(cut.encode()) <= 65536 and cut.startswith(MARKER)
+    cut = comment_body(markdown.read_text(), ActionsContext(env={}), PullRequest(2, "b" * 40, fork=False))
+    assert len(cut.encode()) <= 65536 and cut.startswith(COMMENT_MARKER)
     assert "**Truncated:**" in cut and "GitHub's comment size limit" in cut
     [check] = gh.check_runs.values()
     assert check["output"]["annotations_count"] == 120  # 50 on create, then 50 and 20 by update
@@ -175,12 +178,12 @@ def test_long_reports_fit_comment_and_check_run_limits(gh: FakeGitHub, env: dict
 
 def test_summary_never_exceeds_one_mebibyte(env: dict[str, str], tmp_path: Path) -> None:
     summary = Path(env["GITHUB_STEP_SUMMARY"])
-    summary.write_text("x" * (ghactions.SUMMARY_LIMIT - 30_000) + "\n")  # what an earlier command wrote
+    summary.write_text("x" * (JOB_SUMMARY_LIMIT - 30_000) + "\n")  # what an earlier command wrote
     results = [result(f"fixture-{i:03d}", "blocking", "fail", failures=10, message="y" * 300) for i in range(60)]
     report = write_report(tmp_path / "out", results)
     env["GITHUB_TOKEN"] = ""
     run(env, report)
-    assert summary.stat().st_size <= ghactions.SUMMARY_LIMIT
+    assert summary.stat().st_size <= JOB_SUMMARY_LIMIT
     assert "**Truncated:**" in summary.read_text() and "report.json" in summary.read_text()
 
 
@@ -203,39 +206,7 @@ def test_stale_report_is_not_trusted(env: dict[str, str], tmp_path: Path) -> Non
     assert code == 2 and outputs["verdict"] == "error"
 
 
-# -- the pieces -----------------------------------------------------------------------------------
-
-
-def test_link_header_next() -> None:
-    header = ('<https://api.github.com/repositories/1/issues/2/comments?page=1>; rel="prev", '
-              '<https://api.github.com/repositories/1/issues/2/comments?page=3>; rel="next", '
-              '<https://api.github.com/repositories/1/issues/2/comments?page=5>; rel="last"')
-    assert next_link(header) == "https://api.github.com/repositories/1/issues/2/comments?page=3"
-    assert next_link('<https://x/a?page=5>; rel="last"') is None and next_link("") is None
-
-
-def test_pagination_never_leaves_the_api_host() -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[], headers={"link": '<https://evil.example/steal?page=2>; rel="next"'})
-
-    client = GitHubClient("https://api.github.com", "t", "o/r", transport=httpx.MockTransport(answer))
-    with pytest.raises(GitHubError, match="leaves the API host"):
-        list(client.list_issue_comments(1))
-
-
-def test_network_errors_are_retried_then_reported() -> None:
-    calls: list[float] = []
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        calls.append(1.0)
-        raise httpx.ConnectError("connection refused", request=request)
-
-    slept: list[float] = []
-    client = GitHubClient("https://api.github.com", "t", "o/r", transport=httpx.MockTransport(refuse),
-                          policy=RetryPolicy(retries=3, backoff=0.5, max_wait=1.0), sleep=slept.append)
-    with pytest.raises(GitHubError) as info:
-        client.create_issue_comment(1, "x")
-    assert info.value.kind == "network" and len(calls) == 4 and slept == [0.5, 1.0, 1.0]
+# -- answers not of GitHub's shape, and the action's expressions ---------------------------------------
 
 
 def test_malformed_answers_do_not_lose_the_verdict(env: dict[str, str], block_report: Path,
@@ -250,63 +221,6 @@ def test_malformed_answers_do_not_lose_the_verdict(env: dict[str, str], block_re
     monkeypatch.setattr(GitHubClient, "__post_init__", through_garbage)
     code, _, summary, outputs = run(env, block_report)
     assert code == 1 and outputs["verdict"] == "block" and "unexpected answer from GitHub" in summary
-
-
-def test_retry_policy_from_env() -> None:
-    policy = RetryPolicy.from_env({"EVALLOOP_GITHUB_RETRIES": "2", "EVALLOOP_GITHUB_BACKOFF": "oops",
-                                   "EVALLOOP_GITHUB_MAX_WAIT": "5"})
-    assert (policy.retries, policy.backoff, policy.max_wait) == (2, 1.0, 5.0)
-
-
-def test_outputs_survive_any_value() -> None:
-    values = {"verdict": "block", "report-path": "/tmp/a\nb=c", "x": "EOF\n::set-output name=y::z"}
-    assert parse_file_command(ghactions.output_lines(values)) == values
-
-
-def test_commands_escape_what_would_end_them() -> None:
-    line = ghactions.command("error", "50% done\r\nnext", {"file": "a:b,c.yaml", "line": 3, "title": "t: x, y"})
-    assert line == "::error file=a%3Ab%2Cc.yaml,line=3,title=t%3A x%2C y::50%25 done%0D%0Anext"
-    [cmd] = parse_commands(line)
-    assert cmd.props["file"] == "a:b,c.yaml" and cmd.message == "50% done\r\nnext"
-
-
-def test_stop_commands_fences_untrusted_text() -> None:
-    lines: list[str] = []
-    with ghactions.stop_commands(lines.append) as token:
-        lines.append("::error::not a command")
-        lines.append("::stop-commands::guess")
-    assert len(token) == 32 and lines[-1] == f"::{token}::"
-    assert parse_commands("\n".join(lines)) == []
-
-
-def test_truncate_cuts_at_a_section_boundary_with_a_note() -> None:
-    text = "# Report\n\nintro\n" + "".join(f"## Section {i}\n\n" + "ü" * 300 + "\n\n" for i in range(20))
-    cut = ghactions.truncate_markdown(text, 4000, where="the limit", full_report="See report.json.")
-    assert len(cut.encode()) <= 4000
-    body, note = cut.split("\n---\n> **Truncated:**")
-    assert body.rstrip().endswith("ü") and "## Section" in body
-    assert "14 section(s) (“Section 6”" in note and "and 4 more" in note and "See report.json." in note
-    assert ghactions.truncate_markdown(text, len(text.encode())) == text
-
-
-def test_truncate_inside_a_section_closes_fences_and_details() -> None:
-    text = "# Report\n<details><summary>x</summary>\n\n```text\n" + "line\n" * 2000 + "```\n</details>\n"
-    cut = ghactions.truncate_markdown(text, 1000)
-    assert len(cut.encode()) <= 1000
-    assert cut.count("```") % 2 == 0 and cut.count("<details>") == cut.count("</details>")
-    tiny = ghactions.truncate_markdown("x" * 5000, 300)
-    assert len(tiny.encode()) <= 300 and "Truncated" in tiny
-
-
-def test_annotations_pick_incidents_then_failures_then_errors() -> None:
-    results = [result("err", "blocking", "error"), result("plain", "blocking", "fail"),
-               result("incident", "blocking", "fail", incident="INC-1"), result("w", "warning", "fail"),
-               FixtureResult(id="flaky-q", severity="blocking", status="flaky", quarantined=True, path="f.yaml")]
-    report = GateReport(verdict="block", results=results)
-    chosen = annotate.choose(report, Path("/nonexistent"))
-    assert [(a.level, a.title.split()[1]) for a in chosen] == [
-        ("error", "incident"), ("error", "plain"), ("error", "err"), ("warning", "w"), ("warning", "flaky-q")]
-    assert len(annotate.choose(report, Path("/nonexistent"), per_level=2)) == 2 + 2
 
 
 def test_expression_evaluator_follows_github_semantics() -> None:
@@ -340,12 +254,12 @@ def test_posted_comment_and_summary_carry_hostile_text_inert(gh: FakeGitHub, env
     report = _write(tmp_path / "out", FIELDS[field](ATTACK))
     # A report.md beside it (the gate's step ran the pull request's code; a fork's artifact) is not posted.
     markdown = tmp_path / "out" / "report.md"
-    markdown.write_text(f"{MARKER}\n## evalloop gate: ✅ PASS\n\n@everyone all good\n")
+    markdown.write_text(f"{COMMENT_MARKER}\n## evalloop gate: ✅ PASS\n\n@everyone all good\n")
     code, lines, summary, _ = run(env, report, markdown=markdown)
     assert code == 1
     [comment] = gh.comments.values()
     body = comment["body"]
-    assert body.count(MARKER) == 1 and body.startswith(MARKER + "\n## evalloop gate: ❌ BLOCK")
+    assert body.count(COMMENT_MARKER) == 1 and body.startswith(COMMENT_MARKER + "\n## evalloop gate: ❌ BLOCK")
     assert "✅ PASS" not in body
     assert_inert(body.split("\n", 1)[1])
     assert_inert(summary.split("\n### Publishing", 1)[0])
@@ -392,19 +306,3 @@ def test_unapproved_protection_changes_are_the_first_error_annotations(gh: FakeG
     assert "BLOCK: 2 protection changes need approval" in comment["body"]
     assert comment["body"].index("### Protection changes") < comment["body"].index("### 1. What changed")
     assert "### Protection changes" in summary
-
-
-def test_protection_annotations_come_before_failures_and_hold_no_escapes() -> None:
-    results = [result(f"f{i}", "blocking", "fail", message="\x1b[2Jgone\x07") for i in range(12)]
-    changes = [ProtectionChange(id=f"p{i}\x1b[0m", kind="removed", detail="deleted\x1b[31m", owner="o",
-                                base_path=f"fixtures/p{i}.yaml") for i in range(3)]
-    report = GateReport(verdict="block", results=results, protection_changes=changes)
-    chosen = annotate.choose(report, Path("/nonexistent"))
-    errors = [a for a in chosen if a.level == "error"]
-    assert len(errors) == 10 and [a.file for a in errors[:3]] == [f"fixtures/p{i}.yaml" for i in range(3)]
-    assert "f9" not in errors[-1].title and "more errors" in errors[-1].title
-    for a in annotate.all_annotations(report, Path("/nonexistent")) + chosen:
-        assert "\x1b" not in a.message + a.title + (a.file or "") and "\x07" not in a.message
-    assert "gone" in errors[3].message
-    approved = report.model_copy(update={"protection_changes": [changes[0].model_copy(update={"approved": True})]})
-    assert all(a.file != "fixtures/p0.yaml" for a in annotate.all_annotations(approved, Path("/nonexistent")))

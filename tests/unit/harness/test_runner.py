@@ -259,15 +259,15 @@ def test_results_k_of_n_and_fresh_state_per_run(tmp_path: Path) -> None:
     assert [r.id for r in results] == ["steady", "flaky", "tolerant", "failing", "broken"]
     failing = results[3]
     assert failing.owner == "team-x" and failing.severity == "blocking" and failing.path == "fixtures/failing.yaml"
-    assert failing.failures[0]["kind"] == "stop_reason"
-    assert set(failing.failures[0]) == {"kind", "message", "evidence"}
+    assert failing.failures[0].kind == "stop_reason"
+    assert set(failing.failures[0].model_dump()) == {"kind", "message", "evidence"}
     assert results[4].error is not None and results[4].error.startswith("run 1 of 2: the agent failed: RuntimeError")
 
 
 def test_schema_violating_calls_fail_the_trajectory(tmp_path: Path) -> None:
     root = repo(tmp_path)
     results = run_fixtures(root, Config(agent=python_agent()), [fixture(context=ORDER)])
-    kinds = [f["kind"] for f in results[0].failures]
+    kinds = [f.kind for f in results[0].failures]
     # the probe also calls launch_rocket, which the manifest does not list
     assert results[0].status == "fail" and kinds == ["tool_args_schema", "unknown_tool"]
 
@@ -528,13 +528,13 @@ def test_a_call_of_a_tool_missing_from_the_manifest_fails_the_run(tmp_path: Path
                            [fixture(input={"how": "unknown_tool"}, context=ctx, expected={"stop_reason": "done"})])
     assert results[0].status == "fail"
     (failure,) = results[0].failures
-    assert failure["kind"] == "unknown_tool"
-    assert failure["message"] == ("tool wipe_disk is not in the tool manifest (tools.yaml): called at span 1 "
+    assert failure.kind == "unknown_tool"
+    assert failure.message == ("tool wipe_disk is not in the tool manifest (tools.yaml): called at span 1 "
                                   "(tool call #2)")
-    evidence = failure["evidence"]
-    assert (evidence["span_index"], evidence["ref"], evidence["actual"]) == (1, "tool:wipe_disk", "wipe_disk")
-    assert evidence["expected"] == ["read_order", "issue_refund"]
-    assert evidence["details"] == {"manifest": "tools.yaml", "spans": [1], "tool_calls": [2]}
+    evidence = failure.evidence
+    assert (evidence.span_index, evidence.ref, evidence.actual) == (1, "tool:wipe_disk", "wipe_disk")
+    assert evidence.expected == ["read_order", "issue_refund"]
+    assert evidence.details == {"manifest": "tools.yaml", "spans": [1], "tool_calls": [2]}
 
 
 def test_without_a_manifest_any_tool_name_is_allowed(tmp_path: Path) -> None:
