@@ -132,7 +132,7 @@ def _evalloop_folder() -> str | None:
     """The folder this evalloop package was imported from, when it is not an installed one:
     a Python agent imports `evalloop.agent`, and with an allow-listed environment (no
     inherited PYTHONPATH) a source checkout would not be found."""
-    folder = str(Path(__file__).resolve().parent.parent)
+    folder = str(Path(__file__).resolve().parents[2])  # evalloop/harness/runner.py -> the folder holding evalloop
     installed = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
     return None if folder in installed else folder
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import evalloop
 from evalloop.harness.runner import (
     ALLOWED_ENV,
     MAX_LOG_BYTES,
@@ -22,6 +23,7 @@ from evalloop.harness.runner import (
     HarnessError,
     LoadedFixture,
     Session,
+    agent_environment,
     run_fixture,
     run_fixtures,
 )
@@ -448,6 +450,13 @@ def test_environment_the_agent_cannot_be_given(tmp_path: Path, monkeypatch: pyte
     root = contained(tmp_path)
     results = run_fixtures(root, Config(agent=contained_agent("command", env=env)), [fixture(input={"how": "env"})])
     assert results[0].status == "error" and message in (results[0].error or "")
+
+
+def test_a_python_agent_can_import_this_evalloop_and_nothing_inside_it_as_top_level(tmp_path: Path) -> None:
+    env = agent_environment(tmp_path, AgentConfig(entrypoint="agent:run"), {})
+    if "PYTHONPATH" in env:  # a source checkout: the folder holding the package, never the package itself
+        assert Path(env["PYTHONPATH"]) == Path(evalloop.__file__).resolve().parent.parent
+        assert not (Path(env["PYTHONPATH"]) / "agent.py").exists()
 
 
 def test_an_entrypoint_gets_python_path_not_pythonpath(tmp_path: Path) -> None:
