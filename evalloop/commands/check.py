@@ -7,12 +7,18 @@ several runs without `--run` has each judged: 1 when any fails.
 Spans no importer rule recognised that look like tool calls, model calls or
 agents are listed (`unrecognised`); a fixture with tool expectations fails
 closed on tool-looking ones unless `trace_mapping` in evalloop.yaml maps them.
+
+Tool-call arguments are validated against the JSON Schemas of the tool manifest
+that the fixture's repository names (`agent.tools` in its evalloop.yaml), read
+as the harness reads it, so a recorded run is held to the schemas a replayed
+one is; a manifest that cannot be read makes the input unusable.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +132,25 @@ def _cannot_judge(tools: list[Unrecognised]) -> Violation:
         actual=[u.to_dict() for u in tools[:20]], details={"judged": False})
 
 
-def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised]) -> Judgement:
-    judgement = compile_fixture(fixture).evaluate(run)
+def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised],
+          tool_schemas: Mapping[str, Any] | None = None) -> Judgement:
+    judgement = compile_fixture(fixture).evaluate(run, tool_schemas=tool_schemas)
     tools = [u for u in unrecognised if u.kind == "tool"]
     if tools and judges_tools(fixture):
         return Judgement(judgement.fixture_id, False, [_cannot_judge(tools), *judgement.violations],
                          judgement.run_id)
     return judgement
+
+
+def manifest_schemas(fixture_path: Path) -> dict[str, dict[str, Any]] | None:
+    """The argument schemas of the tools the agent that runs the fixture may call: the manifest
+    of the evalloop.yaml nearest the fixture; None when it names none."""
+    from evalloop.harness.manifest import agent_manifest
+    from evalloop.repo.config import find_root, load_config
+
+    root = find_root(fixture_path.parent)
+    manifest = agent_manifest(root, load_config(root).agent)
+    return manifest.schemas() if manifest is not None else None
 
 
 def _mapping(trace_path: Path) -> tuple[tuple[str, str], ...]:
@@ -174,6 +192,7 @@ def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: st
     from evalloop.traces.load import load_runs_report
 
     fixture = load_fixture(fixture_path)
+    schemas = manifest_schemas(fixture_path)
     if not trace_path.is_file():
         raise UsageError("no such trace file", path=str(trace_path))
     runs, unrecognised = load_runs_report(trace_path, trace_format, _mapping(trace_path))
@@ -182,7 +201,7 @@ def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: st
     results = []
     for run in chosen:
         found = unrecognised.get(run.trace_id or "", []) if run.trace_id is not None else []
-        results.append((run, judge(fixture, run, found), found))
+        results.append((run, judge(fixture, run, found, schemas), found))
     if len(results) == 1:
         _run, judgement, found = results[0]
         if fmt == "json":

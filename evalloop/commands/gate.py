@@ -1,4 +1,9 @@
-"""`evalloop gate`: what changed, which fixtures protect it, run them, decide (SPEC section 4)."""
+"""`evalloop gate`: what changed, which fixtures protect it, run them, decide.
+
+The verdict: block on an unapproved protection change or when a blocking fixture
+fails, errors, is flaky (without an owned quarantine) or has no run; warn when a
+warning fixture does; pass otherwise (`evalloop.model.results.decide`).
+"""
 
 from __future__ import annotations
 
@@ -75,14 +80,14 @@ def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int
     the fixtures as the revision's objects have them; without it the files under `root` are read."""
     if not selected:
         return []
-    from evalloop.harness import runner as harness
+    from evalloop.gate import execute
 
     if loaded is None:
-        return harness.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
+        return execute.run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
     errors = [FixtureResult(id=s.id, severity=s.severity, status="error", path=s.path,
                             error=f"fixture unreadable: {lf}") for s, lf in zip(selected, loaded, strict=True)
               if isinstance(lf, str)]
-    return errors + harness.run_fixtures(root, config, [lf for lf in loaded if not isinstance(lf, str)], jobs=jobs)
+    return errors + execute.run_fixtures(root, config, [lf for lf in loaded if not isinstance(lf, str)], jobs=jobs)
 
 
 def _apply_quarantine(results: list[FixtureResult], head: revision.Revision, base: revision.Revision | None,

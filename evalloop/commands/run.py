@@ -1,4 +1,4 @@
-"""`evalloop run`: run the selected fixtures through the agent and decide (SPEC section 4).
+"""`evalloop run`: run the selected fixtures through the agent, judge them and decide (`RULES`).
 
 Exit 0 when the verdict is pass or warn, 1 when it is block, 2 on usage errors
 (no agent configured, a `--select` that matches nothing or does not parse).
@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from evalloop.errors import UsageError
+from evalloop.gate.execute import LoadedFixture, load_fixture_file, run_fixtures
 from evalloop.gate.expressions import Subject, compile_select
-from evalloop.harness.runner import LoadedFixture, load_fixture_file, run_fixtures
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, gating_failure
 from evalloop.repo.config import find_root, load_config
@@ -31,7 +31,7 @@ RULES = (
 def _select(root: Path, config: Config, select: tuple[str, ...]) -> list[LoadedFixture | str]:
     """The fixtures to run, in file order. An unreadable fixture is always kept (it becomes an
     error result): what cannot be read cannot be shown to be outside the selection (fail closed).
-    Without --select nothing is parsed here: the harness reads fixtures while the first ones run."""
+    Without --select nothing is parsed here: the fixtures are read while the first ones run."""
     files = glob_files(root, config.fixtures)
     if not select:
         if not files:

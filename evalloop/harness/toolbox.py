@@ -1,7 +1,7 @@
 """The mocked toolbox: answers an agent's tool calls from the fixture and records each one.
 
-Seed, "Mocked Tool Evals": mocks need not simulate the world, only be real
-enough to test the decision boundary. So every answer comes from the fixture:
+Mocks need not simulate the world, only be real enough to test the decision
+boundary. So every answer comes from the fixture:
 
 * tool calls from `context.tool_outputs` (a list answers successive calls in
   turn; the last answer repeats), with the faults of `context.tool_faults`
@@ -34,104 +34,21 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evalloop.errors import EvalloopError
+from evalloop.harness.manifest import ToolManifest, ToolSpec
 from evalloop.model.fixture import SPAN_NAME_PATTERN, Context, ToolFault
 from evalloop.model.kinds import SPAN_TYPES
 from evalloop.model.run import Span, SpanStatus
-from evalloop.repo import parse
 
-TOOL_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
 UNKNOWN_TOOL = "unknown_tool"  # the error kind of a call of a tool the manifest does not list
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 # Keys of the context the agent may only reach through the toolbox (so that each
 # use is recorded), never through the run request.
 TOOLBOX_ONLY_CONTEXT = ("tool_outputs", "tool_faults", "retrieved_documents", "memory", "approvals")
-
-
-class ToolSpec(BaseModel):
-    """One tool of the manifest (OpenAI/MCP-style: name, description, parameters)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=TOOL_NAME)
-    description: str = ""
-    parameters: dict[str, Any] = Field(
-        default_factory=lambda: {"type": "object"},
-        description="JSON Schema of the arguments object.",
-    )
-    side_effect: bool = Field(
-        default=False,
-        description="State-changing: the mock records the intent and never executes it.",
-    )
-
-
-class ToolManifest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: Literal[1] = 1
-    tools: list[ToolSpec] = Field(default_factory=list)
-
-    def get(self, name: str) -> ToolSpec | None:
-        return next((t for t in self.tools if t.name == name), None)
-
-    def schemas(self) -> dict[str, dict[str, Any]]:
-        """Parameters schema by tool name, as the trajectory evaluator takes them."""
-        return {t.name: t.parameters for t in self.tools}
-
-    def describe(self) -> list[dict[str, Any]]:
-        """The tools as the run request lists them to the agent."""
-        return [t.model_dump() for t in self.tools]
-
-
-def _unwrap(entry: Any) -> Any:
-    """OpenAI's `{"type": "function", "function": {...}}` form becomes a plain entry."""
-    if isinstance(entry, dict) and entry.get("type") == "function" and isinstance(entry.get("function"), dict):
-        return {**entry["function"], **{k: v for k, v in entry.items() if k not in ("type", "function")}}
-    return entry
-
-
-def load_manifest(path: Path, display: str | None = None) -> ToolManifest:
-    """A tool manifest file (YAML or JSON): `{tools: [...]}` or a bare list of tools."""
-    shown = display or str(path)
-    if not path.is_file():
-        raise EvalloopError("tool manifest not found", path=shown)
-    doc = parse.load_document(path, max_bytes=MAX_MANIFEST_BYTES, display=shown)
-    data = parse.plain(doc.data)
-    if isinstance(data, list):
-        data = {"tools": data}
-    if isinstance(data, dict) and isinstance(data.get("tools"), list):
-        data = {**data, "tools": [_unwrap(t) for t in data["tools"]]}
-    try:
-        manifest = ToolManifest.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line, col = parse.locate(doc, loc, key=err["type"] == "extra_forbidden")
-        where = ".".join(str(p) for p in loc) or "(root)"
-        raise EvalloopError(f"invalid tool manifest: {where}: {err['msg']}", path=shown,
-                            line=line, col=col) from None
-    seen: set[str] = set()
-    for i, tool in enumerate(manifest.tools):
-        if tool.name in seen:
-            line, col = parse.locate(doc, ("tools", i, "name"))
-            raise EvalloopError(f"tool {tool.name!r} is listed twice", path=shown, line=line, col=col)
-        seen.add(tool.name)
-        cls = jsonschema.validators.validator_for(tool.parameters, default=jsonschema.Draft202012Validator)
-        try:
-            cls.check_schema(tool.parameters)
-        except jsonschema.SchemaError as exc:
-            line, col = parse.locate(doc, ("tools", i, "parameters"))
-            raise EvalloopError(f"tool {tool.name!r}: parameters is not a valid JSON Schema: {exc.message}",
-                                path=shown, line=line, col=col) from None
-    return manifest
 
 
 @dataclass(frozen=True)
@@ -409,5 +326,5 @@ def agent_context(context: Context) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in TOOLBOX_ONLY_CONTEXT}
 
 
-__all__ = ["TOOLBOX_ONLY_CONTEXT", "UNKNOWN_TOOL", "Reply", "ToolManifest", "ToolSpec", "Toolbox", "UnknownCall",
-           "agent_context", "load_manifest", "measure_problem", "unknown_tool_calls"]
+__all__ = ["TOOLBOX_ONLY_CONTEXT", "UNKNOWN_TOOL", "Reply", "Toolbox", "UnknownCall", "agent_context",
+           "measure_problem", "unknown_tool_calls"]

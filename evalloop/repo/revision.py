@@ -85,8 +85,8 @@ def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache:
 
 
 def load_fixtures(repo: git.Repo, commit: str, prefix: str, config: Config, paths: list[str]) -> dict[str, Any]:
-    """rel path -> the fixture at `commit` (a harness.LoadedFixture), or the error text for it."""
-    from evalloop.harness.runner import LoadedFixture
+    """rel path -> the fixture at `commit` (a gate.execute.LoadedFixture), or the error text for it."""
+    from evalloop.gate.execute import LoadedFixture
     from evalloop.model.fixture import Fixture
 
     blobs = read_files(repo, commit, [prefix + p for p in paths], config.max_fixture_bytes)

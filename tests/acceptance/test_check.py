@@ -310,3 +310,32 @@ def test_a_slow_regex_the_check_misses_times_out_as_a_violation(tmp_path: Path) 
     assert r.exit_code == 1, r.output
     assert "  output_contains: regex '^(a)(?:\\\\1|a)+$' did not finish within 1 s: cannot be judged" \
         in r.output.splitlines()
+
+
+def test_tool_arguments_are_held_to_the_manifest_the_harness_uses(tmp_path: Path) -> None:
+    """The schemas come from the tool manifest of the fixture's evalloop.yaml, as in `evalloop run`."""
+    root = tmp_path / "repo"
+    write(root / "evalloop.yaml", "version: 1\nagent:\n  command: [agent]\n  tools: tools/refund.yaml\n")
+    write(root / "tools/refund.yaml", json.dumps([{"type": "function", "function": {
+        "name": "read_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}},
+                                             "required": ["order_id"]}}}]))
+    fixture = write(root / "fixtures/reads.yaml", "id: reads\nexpected:\n  tools_called: [read_order]\n")
+    good = {**FIXED, "spans": [span("tool:read_order", args={"order_id": "ord_1"})]}
+    bad = {**FIXED, "spans": [span("tool:read_order", args={"order_id": 42}, span_id="c1")]}
+    assert invoke("check", str(fixture), str(trace(tmp_path, good, name="good.json"))).exit_code == 0
+    r = run_evalloop("check", str(fixture), str(trace(tmp_path, bad, name="bad.json")), cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].endswith(": 1 violation")
+    assert lines[1] == "  tool_args_schema: arguments of read_order at span 0 break its schema at /order_id: " \
+                       "42 is not of type 'string'"
+    assert "      at: span 0 tool:read_order id c1" in lines
+    doc = json.loads(invoke("check", str(fixture), str(trace(tmp_path, bad, name="bad.json")), "--format",
+                            "json").output)
+    (v,) = doc["violations"]
+    assert v["kind"] == "tool_args_schema" and v["evidence"]["details"] == {"path": "/order_id",
+                                                                           "args": {"order_id": 42}}
+    # a manifest that cannot be read leaves nothing to hold the arguments to: unusable input, not a pass
+    (root / "tools/refund.yaml").unlink()
+    r = run_evalloop("check", str(fixture), str(trace(tmp_path, good, name="good.json")), cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr == "evalloop: error: tools/refund.yaml: tool manifest not found\n", r.stderr

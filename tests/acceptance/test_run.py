@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from evalloop.errors import UsageError
+from evalloop.gate.execute import LoadedFixture, load_fixture_file
 from evalloop.gate.expressions import Subject, compile_select
-from evalloop.harness.runner import LoadedFixture, load_fixture_file
 from evalloop.repo.config import load_config
 from tests.support import PROJECT, run_evalloop, write
 

@@ -1,4 +1,4 @@
-"""An agent that probes the harness's containment (tests/test_harness.py).
+"""An agent that probes the harness's containment (tests/unit/harness/).
 
 The fixture input's `how` picks what it does. It runs as an entrypoint
 (`contained_agent:run`, forked or in a fresh interpreter) and as a command

@@ -1,6 +1,6 @@
 """A command agent speaking raw JSON Lines (no evalloop import), for what a Python agent
 using evalloop.agent cannot write: bad numbers, floods, a child holding the protocol output.
-The fixture input's `how` picks what it does (tests/test_harness.py)."""
+The fixture input's `how` picks what it does (tests/unit/harness/)."""
 
 import json
 import subprocess

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evalloop.errors import EvalloopError
-from evalloop.harness.toolbox import (
-    Toolbox,
-    ToolManifest,
-    agent_context,
-    load_manifest,
-    measure_problem,
-    unknown_tool_calls,
-)
+from evalloop.harness.manifest import ToolManifest, load_manifest
+from evalloop.harness.toolbox import Toolbox, agent_context, measure_problem, unknown_tool_calls
 from evalloop.model.fixture import Context
-from tests.support import PROJECT, write
+from tests.support import write
 
 MANIFEST = """\
 version: 1
@@ -48,28 +40,6 @@ def manifest(tmp_path: Path) -> ToolManifest:
 
 def box(manifest: ToolManifest | None, **context: Any) -> Toolbox:
     return Toolbox(Context.model_validate(context), manifest)
-
-
-def test_manifest_forms(tmp_path: Path) -> None:
-    openai = [{"type": "function", "function": {"name": "lookup", "description": "d",
-                                                "parameters": {"type": "object"}}, "side_effect": True}]
-    m = load_manifest(write(tmp_path / "tools.json", json.dumps(openai)))
-    assert m.get("lookup") is not None and m.get("lookup").side_effect  # type: ignore[union-attr]
-    example = load_manifest(PROJECT / "examples/refund-support/tools/refund.yaml")
-    assert {t.name for t in example.tools if t.side_effect} == {"issue_refund", "send_customer_email"}
-    assert example.schemas()["read_order"]["type"] == "object"
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("tools:\n  - name: a\n    parameters: {type: objekt}\n", "not a valid JSON Schema"),
-    ("tools:\n  - name: a\n  - name: a\n", "listed twice"),
-    ("tools:\n  - name: a\n    sideeffect: true\n", "tools.0.sideeffect"),
-])
-def test_bad_manifest_is_a_positioned_error(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(EvalloopError) as err:
-        load_manifest(write(tmp_path / "tools.yaml", text), display="tools.yaml")
-    assert message in err.value.message
-    assert err.value.path == "tools.yaml" and err.value.line is not None and err.value.line >= 2
 
 
 def test_answers_from_tool_outputs_and_records_the_call(manifest: ToolManifest) -> None:

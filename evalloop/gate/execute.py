@@ -1,0 +1,215 @@
+"""Fixtures run and judged: each fixture file loaded, run `runs` times through the agent
+harness, every run judged with the trajectory evaluator, and the fixture's result decided.
+
+`runs: n` / `min_passes: k`: k passes pass, none fail, in between is flaky; a
+run the harness could not finish, or that cannot be judged, makes the fixture
+an error. Nothing fails silently: an unreadable fixture, a missing agent or a
+broken manifest gives an `error` result for each fixture concerned. Besides
+what the fixture expects, a call of a tool the manifest does not list fails
+the run (`unknown_tool`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from evalloop.errors import EvalloopError
+from evalloop.evaluate.evaluator import Evaluator, compile_fixture
+from evalloop.evaluate.judgement import Violation
+from evalloop.harness.batch import run_batch
+from evalloop.harness.channel import HarnessError
+from evalloop.harness.protocol import Session
+from evalloop.harness.toolbox import unknown_tool_calls
+from evalloop.model.config import AgentConfig, Config
+from evalloop.model.fixture import Fixture
+from evalloop.model.results import FixtureResult
+from evalloop.model.run import Run
+from evalloop.repo import parse
+
+FixtureSource = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class LoadedFixture:
+    """A fixture and its file, `path` relative to the root (as reports show it)."""
+
+    path: str
+    fixture: Fixture
+
+
+@dataclass
+class _Outcome:
+    """One run, judged."""
+
+    passed: bool = False
+    error: str | None = None
+    failures: list[dict[str, Any]] | None = None
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_fixture_file(root: Path, config: Config, path: FixtureSource) -> LoadedFixture | FixtureResult:
+    """A fixture file (relative to `root` or absolute), or the error result that stands for it."""
+    full = Path(path) if Path(path).is_absolute() else root / path
+    rel = _rel(root, full)
+    try:
+        doc = parse.load_document(full, max_bytes=config.max_fixture_bytes, display=rel)
+        return LoadedFixture(rel, Fixture.model_validate(doc.data))
+    except (EvalloopError, ValidationError) as exc:
+        from evalloop.validate.repository import scan_id
+
+        message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        ident = scan_id(full, config.max_fixture_bytes) or rel
+        return FixtureResult(id=ident, severity=config.defaults.severity, status="error", path=rel,
+                             owner=config.defaults.owner, error=f"fixture unreadable: {message}")
+
+
+def _result(config: Config, lf: LoadedFixture, outcomes: list[_Outcome]) -> FixtureResult:
+    """k-of-n: passes >= k pass; none fail; in between flaky; any error is an error."""
+    fx = lf.fixture
+    n = len(outcomes)
+    need = fx.min_passes or n
+    passes = sum(o.passed for o in outcomes)
+    errors = [(i, o.error) for i, o in enumerate(outcomes, 1) if o.error is not None]
+    failing = next((o.failures for o in outcomes if not o.passed and o.failures), None)
+    base = dict(id=fx.id, severity=fx.severity or config.defaults.severity, path=lf.path,
+                owner=fx.owner or config.defaults.owner, reason=fx.reason, incident_id=fx.incident_id,
+                runs=n, passes=passes, failures=failing or [])
+    if errors:
+        i, reason = errors[0]
+        where = f"run {i} of {n}: " if n > 1 else ""
+        return FixtureResult(status="error", error=where + str(reason), **base)  # type: ignore[arg-type]
+    status = "pass" if passes >= need else "fail" if passes == 0 else "flaky"
+    return FixtureResult(status=status, **base)  # type: ignore[arg-type]
+
+
+def _judge(session: Session, evaluator: Evaluator, run: Run) -> _Outcome:
+    try:
+        judgement = evaluator.evaluate(run, tool_schemas=session.tool_schemas)
+    except EvalloopError as exc:  # an expectation that cannot be evaluated, a bad tool schema
+        return _Outcome(error=f"cannot evaluate: {exc.message}")
+    violations = [*judgement.violations, *_unknown_tools(session, run)]
+    return _Outcome(passed=not violations, failures=[v.to_dict() for v in violations])
+
+
+def _unknown_tools(session: Session, run: Run) -> list[Violation]:
+    """With a manifest, a call of a tool it does not list fails the run, whatever the fixture
+    expects: the toolbox answered it with an error, but an agent reaching for a capability
+    nobody reviewed (a typo, a hallucinated tool, a tool dropped from the manifest) must
+    not pass because it coped with the error."""
+    if session.manifest is None:
+        return []
+    listed = [t.name for t in session.manifest.tools]
+    out = []
+    for calls in unknown_tool_calls(run.spans):
+        first = calls.spans[0]
+        times = f", {len(calls.spans)} calls in all" if len(calls.spans) > 1 else ""
+        out.append(Violation(
+            "unknown_tool", f"tool {calls.name} is not in the tool manifest ({session.agent.tools}): called at "
+            f"span {first} (tool call #{calls.positions[0]}){times}", expected=listed, actual=calls.name,
+            span_index=first, ref=f"tool:{calls.name}", span_id=run.spans[first].span_id,
+            details={"manifest": session.agent.tools, "spans": calls.spans, "tool_calls": calls.positions}))
+    return out
+
+
+def _done(outcome: _Outcome) -> Future[_Outcome]:
+    future: Future[_Outcome] = Future()
+    future.set_result(outcome)
+    return future
+
+
+@dataclass
+class _Pending:
+    """One fixture of the batch as it goes: what loading gave, why it cannot be judged (then
+    it does not run), its evaluator, and each run's judging by run number."""
+
+    loaded: LoadedFixture | FixtureResult | None = None
+    unjudgeable: str | None = None
+    evaluator: Evaluator | None = None
+    judged: dict[int, Future[_Outcome]] = field(default_factory=dict)
+
+    def result(self, config: Config) -> FixtureResult:
+        loaded = self.loaded
+        assert loaded is not None, "the batch prepares every fixture"
+        if isinstance(loaded, FixtureResult):
+            return loaded
+        if self.unjudgeable is not None:
+            return _result(config, loaded, [_Outcome(error=self.unjudgeable)] * loaded.fixture.runs)
+        return _result(config, loaded, [self.judged[n].result() for n in range(1, loaded.fixture.runs + 1)])
+
+
+def _run_and_judge(root: Path, config: Config, session: Session, fixtures: Sequence[FixtureSource | LoadedFixture],
+                   jobs: int) -> list[FixtureResult]:
+    pending = [_Pending() for _ in fixtures]
+
+    def prepare(i: int) -> Fixture | None:
+        item, p = fixtures[i], pending[i]
+        p.loaded = item if isinstance(item, LoadedFixture) else load_fixture_file(root, config, item)
+        if isinstance(p.loaded, FixtureResult):
+            return None
+        try:
+            p.evaluator = compile_fixture(p.loaded.fixture)
+        except EvalloopError as exc:  # an expectation that cannot be evaluated: do not run at all
+            p.unjudgeable = f"cannot evaluate: {exc.message}"
+            return None
+        return p.loaded.fixture
+
+    def done(i: int, run_number: int, ran: Run | HarnessError) -> None:
+        p = pending[i]
+        if isinstance(ran, HarnessError):
+            p.judged[run_number] = _done(_Outcome(error=ran.reason))
+        else:
+            assert p.evaluator is not None
+            p.judged[run_number] = judges.submit(_judge, session, p.evaluator, ran)
+
+    # one judge thread is enough (judging is CPU work under one interpreter lock); it judges
+    # runs while the batch's workers go on with the next ones
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalloop-judge") as judges:
+        run_batch(session, range(len(fixtures)), prepare, done, jobs=jobs)
+        return [p.result(config) for p in pending]
+
+
+def _unrunnable(root: Path, config: Config, fixtures: Sequence[FixtureSource | LoadedFixture],
+                problem: str) -> list[FixtureResult]:
+    """Without an agent to run them, each fixture is an error (with its own id, owner and severity)."""
+    results = []
+    for item in fixtures:
+        lf = item if isinstance(item, LoadedFixture) else load_fixture_file(root, config, item)
+        results.append(lf if isinstance(lf, FixtureResult) else _result(config, lf, [_Outcome(error=problem)]))
+    return results
+
+
+def run_fixtures(root: Path, config: Config, fixtures: Sequence[FixtureSource | LoadedFixture], *,
+                 jobs: int = 1, agent: AgentConfig | None = None) -> list[FixtureResult]:
+    """Run and judge fixtures, `jobs` runs at a time; one result per fixture, in the given order.
+
+    `fixtures` are loaded fixtures or fixture files (relative to `root` or
+    absolute). Everything about the agent comes from `root` and `agent` (default:
+    `config.agent`): to run against another checkout, pass its root and its
+    config. A fixture with `runs: n` runs n times (see `_result` for k-of-n).
+    """
+    agent = agent or config.agent
+    if agent is None:
+        return _unrunnable(root, config, fixtures,
+                           "no agent configured: add `agent:` (entrypoint or command) to evalloop.yaml")
+    try:
+        session = Session(root, agent, parallel=jobs)
+    except EvalloopError as exc:
+        return _unrunnable(root, config, fixtures, f"cannot set up the agent: {exc}")
+    with session:
+        return _run_and_judge(root, config, session, fixtures, jobs)
+
+
+__all__ = ["LoadedFixture", "load_fixture_file", "run_fixtures"]

@@ -1,0 +1,106 @@
+"""Fixtures run through real agents and judged: k-of-n results, schema and manifest violations,
+unreadable fixtures and broken setups as error results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalloop.gate.execute import run_fixtures
+from evalloop.model.config import AgentConfig, Config
+from tests.support import write
+from tests.unit.harness.agents import (
+    MODES,
+    ORDER,
+    contained,
+    contained_agent,
+    fixture,
+    python_agent,
+    repo,
+)
+
+
+def test_results_k_of_n_and_fresh_state_per_run(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    want = {"output_must_contain": ["runs_seen=1"]}  # no run sees an earlier one
+    fixtures = [
+        fixture("steady", runs=3, input={"clean": True}, context=ORDER, expected=want),
+        fixture("flaky", runs=3, input={"how": "flaky", "clean": True}, context=ORDER, expected=want),
+        fixture("tolerant", runs=3, min_passes=2, input={"how": "flaky", "clean": True}, context=ORDER,
+                expected=want),
+        fixture("failing", input={"clean": True}, context=ORDER, expected={"stop_reason": "something_else"}),
+        fixture("broken", runs=2, input={"how": "raise"}, context=ORDER),
+    ]
+    results = run_fixtures(root, Config(agent=python_agent(), defaults={"owner": "team-x"}), fixtures, jobs=3)
+    got = {r.id: (r.status, r.passes, r.runs) for r in results}
+    assert got == {"steady": ("pass", 3, 3), "flaky": ("flaky", 2, 3), "tolerant": ("pass", 2, 3),
+                   "failing": ("fail", 0, 1), "broken": ("error", 0, 2)}
+    assert [r.id for r in results] == ["steady", "flaky", "tolerant", "failing", "broken"]
+    failing = results[3]
+    assert failing.owner == "team-x" and failing.severity == "blocking" and failing.path == "fixtures/failing.yaml"
+    assert failing.failures[0].kind == "stop_reason"
+    assert set(failing.failures[0].model_dump()) == {"kind", "message", "evidence"}
+    assert results[4].error is not None and results[4].error.startswith("run 1 of 2: the agent failed: RuntimeError")
+
+
+def test_schema_violating_calls_fail_the_trajectory(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    results = run_fixtures(root, Config(agent=python_agent()), [fixture(context=ORDER)])
+    kinds = [f.kind for f in results[0].failures]
+    # the probe also calls launch_rocket, which the manifest does not list
+    assert results[0].status == "fail" and kinds == ["tool_args_schema", "unknown_tool"]
+
+
+def test_gate_call_form_with_paths_and_unreadable_fixtures(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    write(root / "fixtures/good.yaml", "id: good\ncontext:\n  tool_outputs: {read_order: {amount: 1}}\n"
+          "expected: {stop_reason: done}\n")
+    write(root / "fixtures/bad.yaml", "id: bad\nseverity: blocker\n")
+    config = Config(agent=AgentConfig(command=[sys.executable, "agent/cmd_agent.py"]))
+    results = run_fixtures(root, config, ["fixtures/good.yaml", root / "fixtures/bad.yaml"])
+    assert [(r.id, r.status, r.path) for r in results] == [("good", "fail", "fixtures/good.yaml"),
+                                                           ("bad", "error", "fixtures/bad.yaml")]
+    assert "fixture unreadable" in (results[1].error or "")
+
+
+def test_no_agent_or_a_broken_setup_fails_closed(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    results = run_fixtures(root, Config(), [fixture()])
+    assert results[0].status == "error" and "no agent configured" in (results[0].error or "")
+    missing = AgentConfig(command=["agent"], tools="nope.yaml")
+    results = run_fixtures(root, Config(agent=missing), [fixture()])
+    assert results[0].status == "error" and "tool manifest not found" in (results[0].error or "")
+    gone = AgentConfig(command=["./no-such-agent"])
+    results = run_fixtures(root, Config(agent=gone), [fixture()])
+    assert results[0].status == "error" and "cannot start the agent" in (results[0].error or "")
+    broken_import = AgentConfig(entrypoint="no_such_module:run", python_path=["agent"])
+    results = run_fixtures(root, Config(agent=broken_import), [fixture(), fixture("f2")], jobs=2)
+    assert [r.status for r in results] == ["error", "error"]
+    assert "cannot load the agent no_such_module:run: ModuleNotFoundError" in (results[0].error or "")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_call_of_a_tool_missing_from_the_manifest_fails_the_run(tmp_path: Path, mode: str) -> None:
+    root = contained(tmp_path)
+    ctx = {"tool_outputs": {"read_order": {"amount": 1}}}
+    results = run_fixtures(root, Config(agent=contained_agent(mode)),
+                           [fixture(input={"how": "unknown_tool"}, context=ctx, expected={"stop_reason": "done"})])
+    assert results[0].status == "fail"
+    (failure,) = results[0].failures
+    assert failure.kind == "unknown_tool"
+    assert failure.message == ("tool wipe_disk is not in the tool manifest (tools.yaml): called at span 1 "
+                                  "(tool call #2)")
+    evidence = failure.evidence
+    assert (evidence.span_index, evidence.ref, evidence.actual) == (1, "tool:wipe_disk", "wipe_disk")
+    assert evidence.expected == ["read_order", "issue_refund"]
+    assert evidence.details == {"manifest": "tools.yaml", "spans": [1], "tool_calls": [2]}
+
+
+def test_without_a_manifest_any_tool_name_is_allowed(tmp_path: Path) -> None:
+    root = contained(tmp_path)
+    agent = AgentConfig(command=[sys.executable, "agent/contained_agent.py"])
+    results = run_fixtures(root, Config(agent=agent), [fixture(input={"how": "unknown_tool"},
+                                                              context={"tool_outputs": {"read_order": {}}})])
+    assert results[0].status == "pass"
