@@ -11,7 +11,7 @@ from typing import Any
 
 from evalloop.errors import EvalloopError
 from evalloop.model.run import float_value
-from evalloop.traces.mapping import RawSpan
+from evalloop.traces.raw import RawSpan
 
 
 def _tag(tag: dict[str, Any]) -> Any:
