@@ -25,6 +25,7 @@ from evalloop.traces.events import fold as fold_events
 from evalloop.traces.merge import NO_TEXT, merge_model_calls
 from evalloop.traces.raw import RawSpan
 from evalloop.traces.text import agent_output, model_text
+from evalloop.traces.totals import run_totals
 from evalloop.traces.tree import ancestors, kept_parent, order_ties, trace_root
 from evalloop.traces.unrecognised import Unrecognised, looks_like
 
@@ -135,9 +136,7 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
 
     spans: list[Span] = []
     unjudged: list[Unjudged] = []
-    in_tokens = out_tokens = 0
-    has_in = has_out = has_cost = top_failed = False
-    cost = 0.0
+    top_failed = False
     last_model: dict[str, Any] | None = None
     tops: list[dict[str, Any]] = []
     for d in order:
@@ -149,12 +148,6 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
         f["parent_id"] = parent
         type_ = f["type"]
         if type_ == "model":
-            if f["input_tokens"] is not None:
-                in_tokens += f["input_tokens"]
-                has_in = True
-            if f["output_tokens"] is not None:
-                out_tokens += f["output_tokens"]
-                has_out = True
             result = f["result"]
             if result is None:
                 result = f["result"] = model_text(f["attributes"])
@@ -166,9 +159,6 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
             tops.append(f)
             if f["status"] == "failed":
                 top_failed = True
-        if f["cost_usd"] is not None:
-            cost += f["cost_usd"]
-            has_cost = True
         if d.kind is not None and "span.kind" not in f["attributes"]:
             f["attributes"]["span.kind"] = d.kind
         if d.bad:
@@ -189,15 +179,14 @@ def build_run(trace_id: str, trace: Trace, *, source: str,
     if final_status is None and (root[4] or top_failed):
         final_status = "error"
     start, end = root[2], root[3]
+    totals = run_totals(spans, start, end)
     fields = {
         "run_id": trace_id or None, "trace_id": trace_id or None, "spans": spans,
         "stop_reason": _str_or_none(outcome.get("evalloop.stop_reason")),
         "final_status": _str_or_none(final_status), "output": output,
         "route": _str_or_none(outcome.get("evalloop.route")),
-        "input_tokens": in_tokens if has_in else None,
-        "output_tokens": out_tokens if has_out else None,
-        "cost_usd": cost if has_cost else None,
-        "latency_ms": end - start if start is not None and end is not None else None,
+        "input_tokens": totals.input_tokens, "output_tokens": totals.output_tokens,
+        "cost_usd": totals.cost_usd, "latency_ms": totals.latency_ms,
         "source": source,
     }
     run = construct(Run, fields)
