@@ -33,7 +33,7 @@ from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
 from evalloop.repo import parse
 from evalloop.report.escape import clean
-from evalloop.traces.mapping import Unrecognised
+from evalloop.traces.unrecognised import Unrecognised
 
 
 def load_fixture(path: Path) -> Fixture:

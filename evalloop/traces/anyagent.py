@@ -18,7 +18,7 @@ import orjson
 
 from evalloop.errors import EvalloopError
 from evalloop.model.run import float_value
-from evalloop.traces.mapping import RawSpan, add_parsed
+from evalloop.traces.raw import RawSpan, add_parsed
 
 
 def _id(value: Any, width: int) -> str | None:

@@ -23,8 +23,8 @@ from typing import Any
 
 from evalloop.errors import EvalloopError
 from evalloop.traces.anyagent import ns_or_iso_ms
-from evalloop.traces.mapping import RawSpan, add_parsed
 from evalloop.traces.otlp import hex_id
+from evalloop.traces.raw import RawSpan, add_parsed
 
 _ERROR = frozenset({2, "2", "ERROR", "STATUS_CODE_ERROR", "error"})
 # OpenTelemetry JS SpanKind (INTERNAL=0), unlike OTLP's enum (UNSPECIFIED=0).

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 # The reply text found outside the attributes (an event, a Langfuse observation's
-# output); read by mapping.model_text / agent_output.
+# output); read by text.model_text / agent_output.
 EVENT_TEXT = "evalloop.imported.output"
 
 _TOOL_MARKERS = ("gen_ai.tool.name", "gen_ai.tool.call.id", "tool.name")

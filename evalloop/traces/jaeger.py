@@ -1,7 +1,8 @@
 """Jaeger query-API JSON: `{"data": [{"traceID", "spans", "processes"}]}`.
 
 Times are microseconds; tags are typed `{key, type, value}`; the parent is the
-first CHILD_OF reference; failure is `otel.status_code=ERROR` or `error=true`.
+first CHILD_OF reference, else the legacy `parentSpanID` field, else the first
+other (FOLLOWS_FROM) reference; failure is `otel.status_code=ERROR` or `error=true`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from evalloop.errors import EvalloopError
 from evalloop.model.run import float_value
-from evalloop.traces.mapping import RawSpan
+from evalloop.traces.raw import RawSpan
 
 
 def _tag(tag: dict[str, Any]) -> Any:

@@ -22,7 +22,8 @@ from typing import Any
 from evalloop.errors import EvalloopError
 from evalloop.traces.anyagent import ns_or_iso_ms
 from evalloop.traces.events import EVENT_TEXT, message_text
-from evalloop.traces.mapping import RawSpan, add_parsed, json_value
+from evalloop.traces.raw import RawSpan, add_parsed
+from evalloop.traces.values import json_value
 
 _TYPES = frozenset({"SPAN", "GENERATION", "EVENT", "TOOL", "AGENT", "CHAIN", "RETRIEVER",
                     "EMBEDDING", "EVALUATOR", "GUARDRAIL"})

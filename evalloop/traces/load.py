@@ -1,11 +1,13 @@
-"""Recorded agent traces as normalized runs (SPEC section 3).
+"""Recorded agent traces as normalized runs (`evalloop.model.run`): the importers' entry point.
 
     load_runs(path, fmt=None) -> list[Run]
     detect_format(data) -> one of FORMATS
 
 A file holds one JSON document or JSON Lines of them. The format is chosen by
 content (`fmt` forces one). Trace formats give one run per trace id, ordered
-by start time; the mapping of span attributes is shared (`traces.mapping`).
+by start time: a reader per format (`traces.otlp`, `traces.jaeger`, ...) hands
+its spans to the `Collector` of `traces.assemble`, which maps them by the
+attribute rules every format shares (`traces.classify`).
 Unusable input raises EvalloopError naming the file, never returns zero runs.
 docs/traces.md is the user-facing description.
 """
@@ -26,7 +28,9 @@ from pydantic import ValidationError
 from evalloop.errors import EvalloopError
 from evalloop.model.run import Run
 from evalloop.traces import anyagent, aws, jaeger, langfuse, otlp
-from evalloop.traces.mapping import Collector, RawSpan, Unrecognised, build_runs
+from evalloop.traces.assemble import Collector, build_runs
+from evalloop.traces.raw import RawSpan
+from evalloop.traces.unrecognised import Unrecognised
 
 FORMATS: tuple[str, ...] = ("native", "otlp", "openinference", "jaeger", "any_agent",
                             "langfuse", "aws", "spans")
@@ -50,7 +54,7 @@ def load_runs_report(path: Path, fmt: str | None = None,
                      mapping: tuple[tuple[str, str], ...] = (),
                      ) -> tuple[list[Run], dict[str, list[Unrecognised]]]:
     """The runs in `path` and, by trace id, the spans no rule recognised that look
-    like a tool call, a model call or an agent (`mapping.looks_like`).
+    like a tool call, a model call or an agent (`unrecognised.looks_like`).
 
     `mapping` is the user's `trace_mapping`: (attribute, span type) pairs.
     """

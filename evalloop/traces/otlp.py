@@ -20,7 +20,7 @@ from typing import Any
 
 from evalloop.errors import EvalloopError
 from evalloop.model.run import float_value
-from evalloop.traces.mapping import RawSpan
+from evalloop.traces.raw import RawSpan
 
 _ERROR_CODES = frozenset({2, "2", "STATUS_CODE_ERROR", "ERROR"})
 _KINDS: dict[Any, str] = {

@@ -789,7 +789,7 @@ def test_formats_tuple() -> None:
                        "aws", "spans")
 
 
-# --- issue 9: measurements that are not numbers, numbers no reader takes ----------------------
+# --- measurements that are not numbers, numbers no reader takes -------------------------------
 
 def _budget_messages(run: Run, **limits: Any) -> list[str]:
     from evalloop.evaluate.evaluator import evaluate
