@@ -25,7 +25,7 @@ from evalloop.gate import shard as sharding
 from evalloop.model import quarantine
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Reproduction, Selected, count, decide
-from evalloop.repo import revision
+from evalloop.repo import fixtures, revision
 from evalloop.repo.classify import Classifier
 from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
@@ -147,7 +147,7 @@ def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel
     # approve() keeps found's order: the base entry of each change that is still pending
     replaced = {f.base_entry.id: f.base_entry for f, c in zip(found, found_changes, strict=True) if not c.approved}
     sel.selected = [s for s in sel.selected if s.id not in replaced]
-    loaded = revision.load_fixtures(repo, floor, head.prefix, base.config, [e.path for e in replaced.values()])
+    loaded = fixtures.load_at(repo, floor, head.prefix, base.config, [e.path for e in replaced.values()])
     base_versions: dict[str, Any] = {}
     for e in replaced.values():
         kinds = sorted({c.kind for c in found_changes if c.id == e.id})
@@ -156,9 +156,7 @@ def _protect(repo: git.Repo, cs: changes.ChangeSet, head: revision.Revision, sel
             f"({floor[:12]}:{e.path}) runs against head's agent"]))
         lf = loaded[e.path]
         if not isinstance(lf, str):
-            fx = lf.fixture
-            lf = type(lf)(e.path, fx.model_copy(update={
-                "severity": "blocking", "owner": fx.owner or base.config.defaults.owner}))
+            lf = type(lf)(e.path, lf.fixture.model_copy(update={"severity": "blocking"}))
         base_versions[e.id] = lf
     return found_changes, base, base_versions, notes
 
@@ -242,7 +240,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
             notes.append("selection only (--select-only): nothing was run, no verdict")
         else:
             head_paths = [s.path for s in to_run if s.id not in base_versions]
-            by_path = revision.load_fixtures(repo, cs.head, prefix, head_config, head_paths)
+            by_path = fixtures.load_at(repo, cs.head, prefix, head_config, head_paths)
             loaded = [base_versions[s.id] if s.id in base_versions else by_path[s.path] for s in to_run]
             results += run_selected(head_root, head_config, to_run, jobs, loaded)
             notes += _apply_quarantine(results, head_rev, base_rev, today,

@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 from evalloop.errors import UsageError
-from evalloop.gate.execute import LoadedFixture, load_fixture_file, run_fixtures
+from evalloop.gate.execute import load_fixture_file, run_fixtures
 from evalloop.gate.expressions import Subject, compile_select
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, gating_failure
 from evalloop.repo.config import find_root, load_config
+from evalloop.repo.fixtures import LoadedFixture
 from evalloop.repo.fs import atomic_write
 from evalloop.repo.globs import glob_files
 from evalloop.report.escape import clean
@@ -43,7 +44,7 @@ def _select(root: Path, config: Config, select: tuple[str, ...]) -> list[LoadedF
         item = load_fixture_file(root, config, path)
         if isinstance(item, FixtureResult):
             chosen.append(str(path))
-        elif predicate(Subject.of(item.fixture, item.path, config)):
+        elif predicate(Subject.of(item)):
             chosen.append(item)
     if not chosen:
         raise UsageError(f"no fixture matches --select {' / '.join(select)}")

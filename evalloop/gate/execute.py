@@ -31,17 +31,10 @@ from evalloop.model.config import AgentConfig, Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.results import FixtureResult
 from evalloop.model.run import Run
-from evalloop.repo import parse
+from evalloop.repo import fixtures
+from evalloop.repo.fixtures import LoadedFixture
 
 FixtureSource = str | os.PathLike[str]
-
-
-@dataclass(frozen=True)
-class LoadedFixture:
-    """A fixture and its file, `path` relative to the root (as reports show it)."""
-
-    path: str
-    fixture: Fixture
 
 
 @dataclass
@@ -65,8 +58,7 @@ def load_fixture_file(root: Path, config: Config, path: FixtureSource) -> Loaded
     full = Path(path) if Path(path).is_absolute() else root / path
     rel = _rel(root, full)
     try:
-        doc = parse.load_document(full, max_bytes=config.max_fixture_bytes, display=rel)
-        return LoadedFixture(rel, Fixture.model_validate(doc.data))
+        return fixtures.load_file(root, config, full, rel)
     except (EvalloopError, ValidationError) as exc:
         from evalloop.validate.repository import scan_id
 
@@ -84,9 +76,8 @@ def _result(config: Config, lf: LoadedFixture, outcomes: list[_Outcome]) -> Fixt
     passes = sum(o.passed for o in outcomes)
     errors = [(i, o.error) for i, o in enumerate(outcomes, 1) if o.error is not None]
     failing = next((o.failures for o in outcomes if not o.passed and o.failures), None)
-    base = dict(id=fx.id, severity=fx.severity or config.defaults.severity, path=lf.path,
-                owner=fx.owner or config.defaults.owner, reason=fx.reason, incident_id=fx.incident_id,
-                runs=n, passes=passes, failures=failing or [])
+    base = dict(id=fx.id, severity=lf.severity, path=lf.path, owner=fx.owner, reason=fx.reason,
+                incident_id=fx.incident_id, runs=n, passes=passes, failures=failing or [])
     if errors:
         i, reason = errors[0]
         where = f"run {i} of {n}: " if n > 1 else ""

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from evalloop.errors import UsageError
-from evalloop.model.config import Config
-from evalloop.model.fixture import Fixture
+from evalloop.repo.fixtures import LoadedFixture
 from evalloop.repo.globs import matches
 
 _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
@@ -47,14 +46,12 @@ class Subject:
     path: str
 
     @classmethod
-    def of(cls, fixture: Fixture, path: str, config: Config) -> Subject:
-        """The fixture's labels, the config's `defaults` filling in what it leaves out."""
-        d = config.defaults
-        gates = fixture.gates if fixture.gates is not None else d.gates
-        scope = fixture.scope or d.scope
-        return cls(id=fixture.id, severity=fixture.severity or d.severity, owner=fixture.owner or d.owner,
-                   gates=tuple(gates) if gates is not None else None,
-                   routes=tuple(scope.routes) if scope else (), incident_id=fixture.incident_id, path=path)
+    def of(cls, lf: LoadedFixture) -> Subject:
+        """The labels of a loaded fixture (the config's `defaults` already filled in)."""
+        fx = lf.fixture
+        return cls(id=fx.id, severity=lf.severity, owner=fx.owner,
+                   gates=tuple(fx.gates) if fx.gates is not None else None,
+                   routes=tuple(fx.scope.routes) if fx.scope else (), incident_id=fx.incident_id, path=lf.path)
 
 
 Predicate = Callable[[Subject], bool]

@@ -33,8 +33,8 @@ from evalloop.model.results import ProtectionChange, ProtectionKind
 from evalloop.repo.git import read_files
 from evalloop.repo.identities import Entry, ScopeInfo
 from evalloop.repo.owners import CODEOWNERS_PLACES, MAX_CODEOWNERS_BYTES
-from evalloop.repo.parse import first_error
-from evalloop.repo.revision import Revision, document
+from evalloop.repo.parse import blob_document, first_error
+from evalloop.repo.revision import Revision
 
 
 class Approval(BaseModel):
@@ -103,7 +103,7 @@ def detect(base: Revision, head: Revision, cs: ChangeSet, today: dt.date) -> lis
     for e in base.entries:
         if e.head is None or e.severity != "blocking":
             continue
-        owner = e.head.owner or base.config.defaults.owner
+        owner = e.head.owner  # the base config's default owner already filled in
 
         def add(kind: ProtectionKind, detail: str, head_path: str | None, entry: Entry = e,
                 owner: str | None = owner) -> None:
@@ -170,7 +170,7 @@ def _approvals_at(repo: git.Repo, commit: str, path: str) -> tuple[list[Approval
     if raw is None:
         return [], None
     try:
-        return list(ApprovalsFile.model_validate(document(raw, path).data).approvals), None
+        return list(ApprovalsFile.model_validate(blob_document(raw, path).data).approvals), None
     except EvalloopError as exc:
         return [], f"{path} cannot be read ({exc}): it approves nothing"
     except ValidationError as exc:

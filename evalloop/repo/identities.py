@@ -171,11 +171,14 @@ def _from_cache(value: Any) -> Head | str | None:
 
 
 def _entry(rel: str, head: Head | str, config: Config) -> Entry:
-    """An Entry with evalloop.yaml's defaults applied; a string is why the file is unusable."""
+    """An Entry with evalloop.yaml's defaults applied (as repo.fixtures does for whole fixtures);
+    a string is why the file is unusable."""
     d = config.defaults
     if isinstance(head, str):
         return Entry(rel, None, d.severity, error=head)
     severity: Severity = head.severity or d.severity  # type: ignore[assignment]
+    if head.owner is None and d.owner is not None:
+        head = dataclasses.replace(head, owner=d.owner)
     if (head.gates is None and d.gates is not None) or (head.scope is None and d.scope is not None):
         head = dataclasses.replace(
             head, gates=head.gates if head.gates is not None else list(d.gates or []),

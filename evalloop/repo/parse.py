@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from evalloop.repo.fs import LoadError, read_text
+from evalloop.repo.fs import LoadError, decode_text, read_text
 
 # A document whose aliases expand beyond this many nodes is refused: walking it
 # (schema validation, redaction) would take forever (the "billion laughs" file).
@@ -240,6 +240,14 @@ def load_document(path: Path, *, max_bytes: int, display: str | None = None,
     is_json = path.suffix.lower() == ".json"
     return Document(path=path, display=shown, text=text,
                     data=parse_text(text, shown, is_json=is_json), is_json=is_json)
+
+
+def blob_document(raw: bytes, display: str) -> Document:
+    """Bytes read from git's objects as a parsed document (LoadError for what is not small UTF-8 YAML/JSON)."""
+    text = decode_text(raw, display)
+    is_json = display.lower().endswith(".json")
+    return Document(path=Path(display), display=display, text=text,
+                    data=parse_text(text, display, is_json=is_json), is_json=is_json)
 
 
 def locate(doc: Document, loc: tuple[Any, ...], *, key: bool = False) -> tuple[int, int]:

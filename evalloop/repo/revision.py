@@ -9,7 +9,6 @@ base revision can be read without checking it out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import git
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 from evalloop.errors import EvalloopError
 from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineEntry, QuarantineFile, signal_of
-from evalloop.repo import fs, parse
+from evalloop.repo import parse
 from evalloop.repo.config import MAX_CONFIG_BYTES, config_from_document
 from evalloop.repo.git import ls_tree, read_files
 from evalloop.repo.identities import Entry, IdentityCache, load_heads_at
@@ -39,21 +38,13 @@ class Revision:
         return {e.id: e for e in self.entries if e.head is not None}
 
 
-def document(raw: bytes, display: str) -> parse.Document:
-    """A blob as a parsed document (LoadError for what is not small UTF-8 YAML/JSON)."""
-    text = fs.decode_text(raw, display)
-    is_json = display.lower().endswith(".json")
-    return parse.Document(path=Path(display), display=display, text=text,
-                          data=parse.parse_text(text, display, is_json=is_json), is_json=is_json)
-
-
 def config_at(repo: git.Repo, commit: str, prefix: str) -> Config:
     """evalloop.yaml as `commit` has it (all defaults when it has none)."""
     path = prefix + CONFIG_FILE
     raw = read_files(repo, commit, [path], MAX_CONFIG_BYTES).get(path)
     if raw is None:
         return Config()
-    return config_from_document(document(raw, f"{commit[:12]}:{path}"))
+    return config_from_document(parse.blob_document(raw, f"{commit[:12]}:{path}"))
 
 
 def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache: IdentityCache | None) -> Revision:
@@ -66,7 +57,7 @@ def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache:
     raw = read_files(repo, commit, [q_path], 1 << 20).get(q_path)
     if raw is not None:
         try:
-            quarantine = list(QuarantineFile.model_validate(document(raw, q_path).data).quarantine)
+            quarantine = list(QuarantineFile.model_validate(parse.blob_document(raw, q_path).data).quarantine)
         except (EvalloopError, ValidationError):
             notes.append(f"{QUARANTINE_FILE} at {commit[:12]} is unusable: nothing is quarantined "
                          "(`evalloop validate` says why)")
@@ -75,31 +66,10 @@ def load(repo: git.Repo, commit: str, prefix: str, config: Config | None, cache:
     records = [p for p, _ in ls_tree(repo, commit, [folder]) if is_record(p[len(prefix):], config)]
     for path, blob in read_files(repo, commit, records, config.max_fixture_bytes).items():
         try:
-            data: Any = document(blob, path).data
+            data: Any = parse.blob_document(blob, path).data
         except EvalloopError:
             continue
         found = signal_of(data)
         if found is not None:
             signals[found[0]] = found[1]
     return Revision(commit, prefix, config, entries, quarantine, signals, notes)
-
-
-def load_fixtures(repo: git.Repo, commit: str, prefix: str, config: Config, paths: list[str]) -> dict[str, Any]:
-    """rel path -> the fixture at `commit` (a gate.execute.LoadedFixture), or the error text for it."""
-    from evalloop.gate.execute import LoadedFixture
-    from evalloop.model.fixture import Fixture
-
-    blobs = read_files(repo, commit, [prefix + p for p in paths], config.max_fixture_bytes)
-    out: dict[str, Any] = {}
-    for rel in paths:
-        raw = blobs.get(prefix + rel)
-        if raw is None:
-            out[rel] = f"{rel}: not in {commit[:12]}, or over max_fixture_bytes"
-            continue
-        try:
-            out[rel] = LoadedFixture(rel, Fixture.model_validate(document(raw, rel).data))
-        except EvalloopError as exc:
-            out[rel] = str(exc)
-        except ValidationError as exc:
-            out[rel] = f"{rel}: {parse.first_error(exc)}"
-    return out

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from evalloop.errors import UsageError
-from evalloop.gate.execute import LoadedFixture, load_fixture_file
+from evalloop.gate.execute import load_fixture_file
 from evalloop.gate.expressions import Subject, compile_select
 from evalloop.repo.config import load_config
+from evalloop.repo.fixtures import LoadedFixture
 from tests.support import PROJECT, run_evalloop, write
 
 EXAMPLE = PROJECT / "examples" / "refund-support"
@@ -114,7 +115,7 @@ def subjects() -> list[Subject]:
     for path in sorted((EXAMPLE / "fixtures").iterdir()):
         loaded = load_fixture_file(EXAMPLE, config, path)
         assert isinstance(loaded, LoadedFixture)
-        out.append(Subject.of(loaded.fixture, loaded.path, config))
+        out.append(Subject.of(loaded))
     return out
 
 

@@ -25,15 +25,16 @@ from tests.unit.harness.agents import (
 def test_results_k_of_n_and_fresh_state_per_run(tmp_path: Path) -> None:
     root = repo(tmp_path)
     want = {"output_must_contain": ["runs_seen=1"]}  # no run sees an earlier one
+    config = Config(agent=python_agent(), defaults={"owner": "team-x"})
     fixtures = [
-        fixture("steady", runs=3, input={"clean": True}, context=ORDER, expected=want),
-        fixture("flaky", runs=3, input={"how": "flaky", "clean": True}, context=ORDER, expected=want),
-        fixture("tolerant", runs=3, min_passes=2, input={"how": "flaky", "clean": True}, context=ORDER,
+        fixture("steady", config, runs=3, input={"clean": True}, context=ORDER, expected=want),
+        fixture("flaky", config, runs=3, input={"how": "flaky", "clean": True}, context=ORDER, expected=want),
+        fixture("tolerant", config, runs=3, min_passes=2, input={"how": "flaky", "clean": True}, context=ORDER,
                 expected=want),
-        fixture("failing", input={"clean": True}, context=ORDER, expected={"stop_reason": "something_else"}),
-        fixture("broken", runs=2, input={"how": "raise"}, context=ORDER),
+        fixture("failing", config, input={"clean": True}, context=ORDER, expected={"stop_reason": "something_else"}),
+        fixture("broken", config, runs=2, input={"how": "raise"}, context=ORDER),
     ]
-    results = run_fixtures(root, Config(agent=python_agent(), defaults={"owner": "team-x"}), fixtures, jobs=3)
+    results = run_fixtures(root, config, fixtures, jobs=3)
     got = {r.id: (r.status, r.passes, r.runs) for r in results}
     assert got == {"steady": ("pass", 3, 3), "flaky": ("flaky", 2, 3), "tolerant": ("pass", 2, 3),
                    "failing": ("fail", 0, 1), "broken": ("error", 0, 2)}

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evalloop.gate.execute import LoadedFixture
-from evalloop.model.config import AgentConfig
-from evalloop.model.fixture import Fixture
+from evalloop.model.config import AgentConfig, Config
+from evalloop.repo.fixtures import LoadedFixture, loaded
 from tests.support import DATA as TEST_DATA
 from tests.support import write
 
@@ -133,8 +132,9 @@ if how == "linger":
 """
 
 
-def fixture(fid: str = "f1", **data: Any) -> LoadedFixture:
-    return LoadedFixture(f"fixtures/{fid}.yaml", Fixture.model_validate({"id": fid, **data}))
+def fixture(fid: str = "f1", config: Config | None = None, **data: Any) -> LoadedFixture:
+    """A fixture as the loader gives it: the config's defaults applied."""
+    return loaded(f"fixtures/{fid}.yaml", {"id": fid, **data}, config or Config())
 
 
 def repo(tmp_path: Path, version: str = "A") -> Path:
