@@ -1,5 +1,5 @@
 """Tool argument schemas: each tool call's arguments validated against the JSON Schema
-of its tool (`tool_schemas`), as OpenAI, Anthropic and MCP tool definitions give it."""
+of its tool (`tool_schemas`), in any form `evalloop.model.tool_schema` reads."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from evalloop.errors import EvalloopError
 from evalloop.evaluate.judgement import Violation
 from evalloop.evaluate.values import short
 from evalloop.evaluate.view import View, span_evidence
+from evalloop.model.tool_schema import validator
 
 
 class SchemaCache:
@@ -31,30 +31,9 @@ class SchemaCache:
     def get(self, schemas: Mapping[str, Any]) -> dict[str, jsonschema.protocols.Validator]:
         entry = self.entry
         if entry[0] is not schemas:
-            entry = (schemas, {name: _validator(name, s) for name, s in schemas.items()})
+            entry = (schemas, {name: validator(name, s) for name, s in schemas.items()})
             self.entry = entry
         return entry[1]
-
-
-_WRAPPERS = ("parameters", "input_schema", "inputSchema")
-
-
-def _validator(name: str, schema: Any) -> jsonschema.protocols.Validator:
-    """A validator for a tool's parameters; OpenAI/Anthropic/MCP tool definitions unwrap."""
-    if not isinstance(schema, dict):
-        raise EvalloopError(f"tool schema for {name!r} is not a JSON object")
-    if not ({"type", "properties", "$schema", "$ref"} & schema.keys()):
-        for key in _WRAPPERS:
-            if isinstance(schema.get(key), dict):
-                schema = schema[key]
-                break
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise EvalloopError(f"tool schema for {name!r} is not a valid JSON Schema: "
-                            f"{exc.message}") from None
-    return cls(schema)
 
 
 def schema_violations(view: View, validators: Mapping[str, jsonschema.protocols.Validator],

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalloop.errors import EvalloopError
 from evalloop.model.config import AgentConfig
+from evalloop.model.tool_schema import schema_problem, tool_entry
 from evalloop.repo import parse
 
 TOOL_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
@@ -59,13 +59,6 @@ class ToolManifest(BaseModel):
         return [t.model_dump() for t in self.tools]
 
 
-def _unwrap(entry: Any) -> Any:
-    """OpenAI's `{"type": "function", "function": {...}}` form becomes a plain entry."""
-    if isinstance(entry, dict) and entry.get("type") == "function" and isinstance(entry.get("function"), dict):
-        return {**entry["function"], **{k: v for k, v in entry.items() if k not in ("type", "function")}}
-    return entry
-
-
 def load_manifest(path: Path, display: str | None = None) -> ToolManifest:
     """A tool manifest file (YAML or JSON): `{tools: [...]}` or a bare list of tools."""
     shown = display or str(path)
@@ -76,7 +69,7 @@ def load_manifest(path: Path, display: str | None = None) -> ToolManifest:
     if isinstance(data, list):
         data = {"tools": data}
     if isinstance(data, dict) and isinstance(data.get("tools"), list):
-        data = {**data, "tools": [_unwrap(t) for t in data["tools"]]}
+        data = {**data, "tools": [tool_entry(t) for t in data["tools"]]}
     try:
         manifest = ToolManifest.model_validate(data)
     except ValidationError as exc:
@@ -92,13 +85,10 @@ def load_manifest(path: Path, display: str | None = None) -> ToolManifest:
             line, col = parse.locate(doc, ("tools", i, "name"))
             raise EvalloopError(f"tool {tool.name!r} is listed twice", path=shown, line=line, col=col)
         seen.add(tool.name)
-        cls = jsonschema.validators.validator_for(tool.parameters, default=jsonschema.Draft202012Validator)
-        try:
-            cls.check_schema(tool.parameters)
-        except jsonschema.SchemaError as exc:
+        problem = schema_problem(tool.parameters)
+        if problem is not None:
             line, col = parse.locate(doc, ("tools", i, "parameters"))
-            raise EvalloopError(f"tool {tool.name!r}: parameters is not a valid JSON Schema: {exc.message}",
-                                path=shown, line=line, col=col) from None
+            raise EvalloopError(f"tool {tool.name!r}: parameters {problem}", path=shown, line=line, col=col)
     return manifest
 
 

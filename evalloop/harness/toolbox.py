@@ -43,6 +43,7 @@ from evalloop.harness.manifest import ToolManifest, ToolSpec
 from evalloop.model.fixture import SPAN_NAME_PATTERN, Context, ToolFault
 from evalloop.model.kinds import SPAN_TYPES
 from evalloop.model.run import Span, SpanStatus
+from evalloop.model.tool_schema import validator as tool_validator
 
 UNKNOWN_TOOL = "unknown_tool"  # the error kind of a call of a tool the manifest does not list
 
@@ -164,8 +165,7 @@ class Toolbox:
     def _schema_problem(self, spec: ToolSpec, args: dict[str, Any]) -> str | None:
         validator = self._validators.get(spec.name)
         if validator is None:
-            cls = jsonschema.validators.validator_for(spec.parameters, default=jsonschema.Draft202012Validator)
-            validator = self._validators[spec.name] = cls(spec.parameters)
+            validator = self._validators[spec.name] = tool_validator(spec.name, spec.parameters)
         err = best_match(validator.iter_errors(args))
         if err is None:
             return None
