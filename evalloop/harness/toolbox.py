@@ -232,7 +232,7 @@ class Toolbox:
 
     # ------------------------------------------------------------------ other spans
 
-    def record(self, type: str, name: str, *, status: str = "succeeded", args: dict[str, Any] | None = None,
+    def record(self, span_type: str, name: str, *, status: str = "succeeded", args: dict[str, Any] | None = None,
                result: Any = None, error: str | None = None, input_tokens: int | None = None,
                output_tokens: int | None = None, cost_usd: float | None = None,
                duration_ms: float | None = None, attributes: dict[str, Any] | None = None) -> Span:
@@ -241,9 +241,9 @@ class Toolbox:
         Tool calls cannot be recorded this way: they must go through `call` so the
         mock, not the agent, says what happened.
         """
-        if type not in SPAN_TYPES:
-            raise ValueError(f"span type {type!r} is not one of {', '.join(SPAN_TYPES)}")
-        if type == "tool":
+        if span_type not in SPAN_TYPES:
+            raise ValueError(f"span type {span_type!r} is not one of {', '.join(SPAN_TYPES)}")
+        if span_type == "tool":
             raise ValueError("tool spans come from tool calls; use a tool_call request")
         if status not in _STATUSES:
             raise ValueError(f"span status {status!r} is not one of {', '.join(_STATUSES)}")
@@ -256,7 +256,7 @@ class Toolbox:
                 raise ValueError(f"{key} is {problem}")
         end = self.clock()
         span = Span.model_validate({
-            "type": type, "name": name, "status": status, "args": args, "result": result, "error": error,
+            "type": span_type, "name": name, "status": status, "args": args, "result": result, "error": error,
             "input_tokens": input_tokens, "output_tokens": output_tokens, "cost_usd": cost_usd,
             "start_ms": end - duration_ms if duration_ms is not None else end, "end_ms": end,
             "attributes": attributes or {}})

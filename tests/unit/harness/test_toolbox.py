@@ -153,9 +153,9 @@ def test_record_checks_what_the_agent_reports() -> None:
     assert span.ref == "policy:refund_threshold" and span.end_ms is not None and span.start_ms is not None
     assert span.end_ms - span.start_ms == pytest.approx(5)
     tb.record("model", "m1", input_tokens=10, output_tokens=2, cost_usd=0.001)
-    for bad in ({"type": "tool", "name": "issue_refund"}, {"type": "vibe", "name": "x"},
-                {"type": "policy", "name": " a"}, {"type": "policy", "name": "a\nb"},
-                {"type": "policy", "name": ":a"}, {"type": "policy", "name": "x", "status": "ok"}):
+    for bad in ({"span_type": "tool", "name": "issue_refund"}, {"span_type": "vibe", "name": "x"},
+                {"span_type": "policy", "name": " a"}, {"span_type": "policy", "name": "a\nb"},
+                {"span_type": "policy", "name": ":a"}, {"span_type": "policy", "name": "x", "status": "ok"}):
         with pytest.raises(ValueError):
             tb.record(**bad)
     # a name with spaces is one a fixture can require (`workflow:Agent workflow`)
