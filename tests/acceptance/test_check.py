@@ -210,7 +210,7 @@ def test_hostile_keys_in_a_fixture_are_defused(tmp_path: Path) -> None:
     assert r.returncode == 2 and "\x1b" not in r.stderr and "expected.bad: Extra inputs" in r.stderr
 
 
-# --- issue 9: fail closed on numbers that cannot be judged; nothing hangs ---------------------
+# --- fail closed on numbers that cannot be judged; nothing hangs ------------------------------
 
 BUDGETS = "id: b\nexpected:\n  budget: {max_tokens: 1000, max_cost_usd: 1, max_latency_ms: 60000}\n"
 

@@ -1,6 +1,6 @@
 """A pull request that reintroduces the refund approval bypass and also weakens what would catch it.
 
-Each attack of issue 9 on a real git repository holding the bundled example: the
+Each attack on a real git repository holding the bundled example: the
 bypass workflow copied in, plus one way of getting it through (lower the severity,
 delete or move the fixtures, narrow the globs, the gates or the scope, drop the
 safety mark and quarantine, edit the identity cache). Every one must block.

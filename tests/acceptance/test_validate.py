@@ -201,7 +201,7 @@ def test_expectations_that_cannot_be_evaluated(repo: Path) -> None:
         "fixtures/rx.yaml:8:15: SCH002 expected.output_must_not_contain.0.regex: invalid regex 'appro(ved'")
 
 
-# --- issue 9: nothing hangs, nothing outside the repository is read, no tracebacks ---------------
+# --- nothing hangs, nothing outside the repository is read, no tracebacks --------------------------
 
 SECRET = "hunter2-outside-the-repo"
 

@@ -81,7 +81,7 @@ def test_yaml_dates_become_iso_strings_for_schema_checks(tmp_path: Path) -> None
     assert parse.plain(doc.data) == {"created_at": "2026-04-18", "at": "2026-04-18T09:00:00+00:00"}
 
 
-# --- issue 9: nothing hangs, nothing outside the repository is read, no tracebacks ---------------
+# --- nothing hangs, nothing outside the repository is read, no tracebacks --------------------------
 
 
 @pytest.mark.parametrize(("text", "line", "col", "fragment"), [
