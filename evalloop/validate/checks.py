@@ -7,6 +7,7 @@ ID001   id used by another fixture
 OWN001  owner not known       OWN002  no owner and no default owner
 EXP001  expired               EXP002  expires soon (warning)   EXP003 temporary without expires_at
 REF001  incident_id not found REF002  scope path matches nothing
+FIX001  a file that reads as a fixture where the `fixtures:` globs do not look (warning)
 RED001  e-mail  RED002 phone  RED003 payment card  RED004 IBAN  RED005 credential
 """
 
@@ -32,7 +33,7 @@ from evalloop.repo import parse
 from evalloop.validate.fixture import check_fixture
 from evalloop.validate.quarantine import check_quarantine
 from evalloop.validate.redaction import secret_detectors
-from evalloop.validate.repository import Repo, Validation, load, scan_id
+from evalloop.validate.repository import Repo, Validation, load, looks_like_fixture, scan_id
 from evalloop.validate.schema import check_model, validator
 
 
@@ -54,7 +55,7 @@ _STATE: Validation | None = None
 
 def _check_file(v: Validation, path: Path) -> _FileResult:
     repo = v.repo
-    kind = repo.kind_of(path)
+    kind = repo.kind_of(path) or "fixture"  # only covered files get here (`validate` filters the rest)
     loaded = load(repo, path)
     if isinstance(loaded, Finding):
         return _FileResult(path, loaded.path, kind, [loaded], None)
@@ -107,7 +108,9 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
             if extra.is_file():
                 targets.append(extra)
     else:
-        targets = list(files)
+        named = list(files)
+        targets = [p for p in named if repo.kind_of(p) is not None]
+        v.findings.extend(_uncovered(repo, [p for p in named if repo.kind_of(p) is None]))
         # a changed owners list or config can break fixtures that did not change
         if any(repo.kind_of(p) in ("config", "owners", "quarantine") for p in targets):
             given = {os.path.abspath(p) for p in targets}
@@ -128,6 +131,18 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
                                      True, what="incident id"))
     v.findings.sort(key=Finding.sort_key)
     return v
+
+
+def _uncovered(repo: Repo, paths: list[Path]) -> Iterator[Finding]:
+    """FIX001 for each file the config does not cover that reads as a fixture; other files are
+    not evalloop's (the pre-commit hook passes every YAML and JSON file)."""
+    globs = ", ".join(repo.config.fixtures)
+    for path in paths:
+        if looks_like_fixture(path, repo.config.max_fixture_bytes, repo.root):
+            config = repo.display(repo.root / CONFIG_FILE)
+            yield Finding(path=repo.display(path), line=1, col=1, code="FIX001", level="warning",
+                          message=f"looks like a fixture, but the `fixtures:` globs of {config} ({globs}) "
+                          "do not include it: it is not validated and the gate never runs it")
 
 
 def _duplicate_ids(repo: Repo, checked: dict[str, _FileResult], every_fixture: list[Path],

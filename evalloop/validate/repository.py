@@ -15,7 +15,7 @@ from evalloop.model.config import Config
 from evalloop.model.findings import Finding
 from evalloop.repo import fs, incidents, parse
 from evalloop.repo.classify import Classifier
-from evalloop.repo.globs import glob_any, glob_files
+from evalloop.repo.globs import compile_globs, glob_any, glob_files
 from evalloop.repo.owners import known_owners
 
 _YAML_ID = re.compile(r"^id:[ \t]*(.*?)[ \t]*(?:#.*)?$", re.M)
@@ -40,14 +40,16 @@ class Repo:
     def incident_files(self) -> list[Path]:
         return incidents.incident_files(self.root, self.config)  # FIFOs kept: each gets its FILE001
 
-    def kind_of(self, path: Path) -> str:
-        """config, owners, quarantine, incident, or fixture (whatever else is named is read as one)."""
+    def kind_of(self, path: Path) -> str | None:
+        """config, owners, quarantine, fixture or incident, as evalloop.yaml places them; None for
+        any other file (it is not evalloop's to check)."""
         rel = _rel(path, self.root)
-        classifier = Classifier(self.config)
-        role = classifier.role(rel)
+        role = Classifier(self.config).role(rel)
         if role is not None:
             return role
-        return "incident" if classifier.kind(rel) == "incident" else "fixture"
+        if compile_globs(tuple(self.config.fixtures)).matches(rel):
+            return "fixture"
+        return "incident" if incidents.is_record(rel, self.config) else None
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -134,3 +136,17 @@ class Validation:
                 if (i := scan_id(p, self.repo.config.max_fixture_bytes, root=self.repo.root)) is not None
             }
         return self._incident_ids
+
+
+_FIXTURE_KEYS = frozenset({"input", "context", "expected", "required_spans", "forbidden_spans",
+                           "expected_stop_reason", "output_must_contain", "output_must_not_contain"})
+
+
+def looks_like_fixture(path: Path, max_bytes: int, root: Path) -> bool:
+    """Whether a file no glob covers reads as a fixture (a mapping with an `id` and fixture keys):
+    one put where the config does not look is never validated and never run by the gate."""
+    try:
+        data = parse.load_document(path, max_bytes=max_bytes, root=root).data
+    except fs.LoadError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("id"), str) and bool(_FIXTURE_KEYS & data.keys())

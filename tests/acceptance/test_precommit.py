@@ -64,3 +64,37 @@ def test_try_repo_validates_good_and_bad_fixtures(hook_source: Path, tmp_path: P
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
+
+
+def _hook_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+
+
+def test_the_hook_checks_fixtures_wherever_the_config_puts_them(hook_source: Path, tmp_path: Path) -> None:
+    """No hard-coded folders: evals/ (the config's glob), a config in a subfolder, and a fixture
+    the config does not cover is called out instead of silently skipped."""
+    work = tmp_path / "user-repo"
+    work.mkdir()
+    r = git.Repo.init(work)
+    write(work / "evalloop.yaml", "version: 1\nfixtures: ['evals/**/*.yaml']\n")
+    write(work / "owners.yaml", "owners:\n  my-team: {contact: '#t'}\n")
+    write(work / "evals/refund/unknown-owner.yaml", GOOD.replace("good", "unknown").replace("my-team", "nobody"))
+    write(work / "fixtures/stray.yaml", GOOD.replace("good", "stray"))  # where this config does not look
+    write(work / ".github/workflows/ci.yml", "on: push\njobs: {}\n")  # not evalloop's
+    # a second evalloop root in a subfolder, with its own globs and owners
+    write(work / "services/agent/evalloop.yaml", "version: 1\nfixtures: ['cases/*.json']\n")
+    write(work / "services/agent/owners.yaml", "owners:\n  agent-team: {}\n")
+    write(work / "services/agent/cases/expired.json",
+          '{"id": "expired", "owner": "agent-team", "expires_at": "2020-01-01", "input": {"user_message": "hi"}}')
+    r.git.add(A=True)
+    cmd = [*PRE_COMMIT, "try-repo", str(hook_source), "evalloop-validate", "--all-files"]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=_hook_env(tmp_path), timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "Skipped" not in out, out
+    assert "evals/refund/unknown-owner.yaml:2:8: OWN001 owner 'nobody' is not listed in owners.yaml" in out, out
+    assert "services/agent/cases/expired.json:1:" in out and "EXP001 fixture expired on 2020-01-01" in out
+    assert ("fixtures/stray.yaml:1:1: FIX001 warning: looks like a fixture, but the `fixtures:` globs of "
+            "evalloop.yaml (evals/**/*.yaml) do not include it") in out
+    assert "ci.yml" not in out.split("evalloop validate", 1)[-1]
