@@ -52,7 +52,10 @@ class ApprovalsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True,
                               json_schema_extra={"title": "evalloop protection-change approvals"})
 
-    approvals: list[Approval] = Field(default_factory=list)
+    approvals: list[Approval] = Field(
+        default_factory=list,
+        description="Approved protection changes; only entries the pull request adds count.",
+    )
 
 
 @dataclass(frozen=True)

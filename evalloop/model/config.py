@@ -21,7 +21,10 @@ class OwnersConfig(_Strict):
         default="owners_file",
         description="Where known owners come from: owners.yaml or the repository's CODEOWNERS teams.",
     )
-    file: str = "owners.yaml"
+    file: str = Field(
+        default="owners.yaml",
+        description="The owners file (with source owners_file), relative to the root.",
+    )
 
 
 class Defaults(_Strict):
@@ -102,16 +105,22 @@ class Config(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "evalloop config"})
 
-    version: Literal[1] = 1
+    version: Literal[1] = Field(default=1, description="The config format version.")
     fixtures: list[str] = Field(
         default_factory=lambda: ["fixtures/**/*.yaml", "fixtures/**/*.yml", "fixtures/**/*.json"],
         description="Globs (relative to the repository root) of fixture files.",
     )
-    incidents_dir: str = "incidents"
-    owners: OwnersConfig = Field(default_factory=OwnersConfig)
-    defaults: Defaults = Field(default_factory=Defaults)
-    expiry_warning_days: int = Field(default=14, ge=0)
-    max_fixture_bytes: int = Field(default=1_048_576, gt=0)
+    incidents_dir: str = Field(default="incidents", description="Folder of incident records, relative to the root.")
+    owners: OwnersConfig = Field(default_factory=OwnersConfig, description="Where the list of known owners comes from.")
+    defaults: Defaults = Field(default_factory=Defaults, description="What fixtures that leave a field out get.")
+    expiry_warning_days: int = Field(
+        default=14, ge=0,
+        description="Warn (EXP002) when a fixture expires within this many days.",
+    )
+    max_fixture_bytes: int = Field(
+        default=1_048_576, gt=0,
+        description="Largest fixture or incident file read; larger ones are refused (FILE001).",
+    )
     artifacts: dict[ChangeKind, list[str]] = Field(
         default_factory=dict,
         description="Globs per artifact kind; they take precedence over the conventional folders.",
@@ -123,11 +132,17 @@ class Config(_Strict):
         default_factory=list,
         description="Globs whose change runs every fixture (harness code, shared config).",
     )
-    agent: AgentConfig | None = None
+    agent: AgentConfig | None = Field(
+        default=None,
+        description="How `evalloop run` and the gate run the agent under test.",
+    )
     redaction_allow: list[str] = Field(
         default_factory=list, description="Regexes of values the redaction scan accepts anywhere."
     )
-    protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
+    protection: ProtectionConfig = Field(
+        default_factory=ProtectionConfig,
+        description="Who may approve weakening a fixture that blocks on the base revision.",
+    )
     trace_mapping: list[TraceMapping] = Field(
         default_factory=list,
         description="`evalloop check`: spans the trace importers do not recognise, mapped by an attribute.",

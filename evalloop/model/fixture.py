@@ -56,25 +56,44 @@ class Scope(Strict):
 class ToolFault(Strict):
     """A fault the mocked toolbox injects, to test recovery and retries (docs/adapter.md)."""
 
-    tool: str
-    kind: Literal["error", "timeout", "malformed", "partial"]
+    tool: str = Field(description="The tool whose calls fail.")
+    kind: Literal["error", "timeout", "malformed", "partial"] = Field(
+        description="error: the call fails with `message`; timeout: it never answers in time; malformed: an "
+                    "unparseable result; partial: `data` instead of the full output.",
+    )
     call: int | None = Field(default=None, ge=1, description="Only the n-th call (1-based); all calls when absent.")
-    message: str | None = None
+    message: str | None = Field(default=None, description="The error text the agent sees (kind error).")
     data: Any = Field(default=None, description="For `partial`: the partial payload returned.")
 
 
 class Context(Open):
     """Everything needed to replay: state, evidence, memory and mocked tool outputs."""
 
-    policy_version: str | None = None
+    policy_version: str | None = Field(
+        default=None,
+        description="The policy revision the run was recorded under; a retired one makes the fixture "
+                    "orphaned.",
+    )
     tool_outputs: dict[str, Any] = Field(
         default_factory=dict,
         description="Mocked tool results by tool name; a list answers successive calls in turn.",
     )
-    tool_faults: list[ToolFault] = Field(default_factory=list)
-    retrieved_documents: list[Any] = Field(default_factory=list)
-    memory: list[Any] = Field(default_factory=list)
-    state: dict[str, Any] = Field(default_factory=dict)
+    tool_faults: list[ToolFault] = Field(
+        default_factory=list,
+        description="Faults the mocked toolbox injects into tool calls, to test recovery and retries.",
+    )
+    retrieved_documents: list[Any] = Field(
+        default_factory=list,
+        description="Evidence the agent retrieved (what it saw), passed to the agent as recorded.",
+    )
+    memory: list[Any] = Field(
+        default_factory=list,
+        description="Memory entries the agent had, passed to the agent as recorded.",
+    )
+    state: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Any other state the run depends on (account, order, feature flags), passed as recorded.",
+    )
 
 
 class RegexRule(Strict):
@@ -85,7 +104,7 @@ OutputRule = str | RegexRule
 
 
 class ToolCallSpec(Strict):
-    name: str
+    name: str = Field(description="The tool's name.")
     args: dict[str, Any] | None = Field(
         default=None, description="Expected arguments; absent means any arguments match."
     )
@@ -99,10 +118,18 @@ PROTECTED_RISKS = frozenset({"safety", "privacy", "money_movement", "authorizati
 
 
 class ToolSequence(Strict):
-    mode: Literal["strict", "unordered", "subset", "superset", "in_order"] = "strict"
-    calls: list[ToolCallSpec]
-    args: ArgsMode = "exact"
-    args_by_tool: dict[str, ArgsMode] = Field(default_factory=dict)
+    mode: Literal["strict", "unordered", "subset", "superset", "in_order"] = Field(
+        default="strict",
+        description="strict: exactly these calls in this order; unordered: exactly these in any order; "
+                    "subset: no call outside these; superset: at least these, others allowed; in_order: these"
+                    " in this order, others allowed between.",
+    )
+    calls: list[ToolCallSpec] = Field(description="The expected tool calls.")
+    args: ArgsMode = Field(
+        default="exact",
+        description="How arguments are compared: exact, subset (the expected keys must match), ignore.",
+    )
+    args_by_tool: dict[str, ArgsMode] = Field(default_factory=dict, description="`args` per tool name, overriding it.")
 
 
 # The largest integer every JSON reader holds exactly (2**53 - 1). A budget beyond it is a typo,
@@ -127,34 +154,43 @@ Limit = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Budget(Strict):
-    max_tool_calls: Count | None = None
+    max_tool_calls: Count | None = Field(default=None, description="Most tool calls the run may make.")
     max_retries: Count | None = Field(
         default=None, description="Repeats of the same failing tool call with the same arguments."
     )
-    max_tokens: Count | None = None
-    max_cost_usd: Limit | None = None
-    max_latency_ms: Limit | None = None
+    max_tokens: Count | None = Field(default=None, description="Most input plus output tokens over the run.")
+    max_cost_usd: Limit | None = Field(default=None, description="Most the run may cost, in US dollars.")
+    max_latency_ms: Limit | None = Field(default=None, description="Longest the run may take, in milliseconds.")
 
 
 class Expected(Strict):
-    route: str | None = None
-    required_spans: list[SpanRef] = Field(default_factory=list)
-    forbidden_spans: list[SpanRef] = Field(default_factory=list)
+    route: str | None = Field(default=None, description="The model route the run must take.")
+    required_spans: list[SpanRef] = Field(default_factory=list, description="Spans (`type:name`) that must occur.")
+    forbidden_spans: list[SpanRef] = Field(default_factory=list, description="Spans (`type:name`) that must not occur.")
     order: list[Annotated[list[SpanRef], Field(min_length=2, max_length=2)]] = Field(
         default_factory=list, description="Pairs [first, second]: first must happen before second."
     )
-    tools_called: list[str] = Field(default_factory=list)
-    tools_not_called: list[str] = Field(default_factory=list)
+    tools_called: list[str] = Field(default_factory=list, description="Tools that must be called at least once.")
+    tools_not_called: list[str] = Field(default_factory=list, description="Tools that must never be called.")
     tool_args: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Arguments some call of each tool must carry (subset match).",
     )
-    tool_sequence: ToolSequence | None = None
-    stop_reason: str | None = None
-    final_status: str | None = None
-    output_must_contain: list[OutputRule] = Field(default_factory=list)
-    output_must_not_contain: list[OutputRule] = Field(default_factory=list)
-    budget: Budget | None = None
+    tool_sequence: ToolSequence | None = Field(default=None, description="The expected tool calls, compared by `mode`.")
+    stop_reason: str | None = Field(
+        default=None,
+        description="The stop reason the run must end with (e.g. needs_human_approval).",
+    )
+    final_status: str | None = Field(default=None, description="The final status the run must end with.")
+    output_must_contain: list[OutputRule] = Field(
+        default_factory=list,
+        description="Phrases (or {regex}) the final output must contain, case-insensitively.",
+    )
+    output_must_not_contain: list[OutputRule] = Field(
+        default_factory=list,
+        description="Phrases (or {regex}) the final output must not contain, case-insensitively.",
+    )
+    budget: Budget | None = Field(default=None, description="Limits on tool calls, retries, tokens, cost and latency.")
 
 
 # Fields of the regression shape (expectations at the top level) that may stand there.
@@ -185,15 +221,22 @@ class Fixture(Strict):
     severity: Severity | None = Field(
         default=None, description="blocking | warning | exploratory; falls back to `defaults.severity`."
     )
-    created_at: dt.date | None = None
-    expires_at: dt.date | None = None
-    temporary: bool = False
-    reason: str | None = None
-    failure_mode: str | None = None
+    created_at: dt.date | None = Field(default=None, description="When the fixture was written.")
+    expires_at: dt.date | None = Field(
+        default=None,
+        description="After this date validate reports the fixture expired (EXP001): renew it with a reason or"
+                    " delete it.",
+    )
+    temporary: bool = Field(default=False, description="A stop-gap fixture; needs `expires_at`.")
+    reason: str | None = Field(default=None, description="Why the fixture exists: the behaviour it protects.")
+    failure_mode: str | None = Field(
+        default=None,
+        description="The failure it catches, in a few words (e.g. skipped approval).",
+    )
     gates: list[ChangeKind] | None = Field(
         default=None, description="Change kinds that run this fixture; absent means every kind."
     )
-    scope: Scope | None = None
+    scope: Scope | None = Field(default=None, description="What the fixture covers: changes elsewhere do not run it.")
     risk: list[RiskArea] = Field(
         default_factory=list,
         description="What a regression here endangers; safety, privacy, money_movement and "
@@ -206,16 +249,38 @@ class Fixture(Strict):
         description="Deliberately synthetic values (test card numbers...) the redaction scan allows.",
     )
     # inputs
-    input: dict[str, Any] = Field(default_factory=dict)
-    context: Context = Field(default_factory=Context)
+    input: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the agent receives (the user message and request fields).",
+    )
+    context: Context = Field(
+        default_factory=Context,
+        description="Everything needed to replay the run: mocked tool outputs, faults, state, evidence, "
+                    "memory.",
+    )
     # expected trajectory and result
-    expected: Expected = Field(default_factory=Expected)
+    expected: Expected = Field(default_factory=Expected, description="The expected trajectory and result.")
     # the regression shape puts these at the top level
-    required_spans: list[SpanRef] | None = None
-    forbidden_spans: list[SpanRef] | None = None
-    expected_stop_reason: str | None = None
-    output_must_contain: list[OutputRule] | None = None
-    output_must_not_contain: list[OutputRule] | None = None
+    required_spans: list[SpanRef] | None = Field(
+        default=None,
+        description="The regression shape's `expected.required_spans`, at the top level.",
+    )
+    forbidden_spans: list[SpanRef] | None = Field(
+        default=None,
+        description="The regression shape's `expected.forbidden_spans`, at the top level.",
+    )
+    expected_stop_reason: str | None = Field(
+        default=None,
+        description="The regression shape's `expected.stop_reason`, at the top level.",
+    )
+    output_must_contain: list[OutputRule] | None = Field(
+        default=None,
+        description="The regression shape's `expected.output_must_contain`, at the top level.",
+    )
+    output_must_not_contain: list[OutputRule] | None = Field(
+        default=None,
+        description="The regression shape's `expected.output_must_not_contain`, at the top level.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Fixture:

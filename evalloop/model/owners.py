@@ -9,7 +9,7 @@ class Owner(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     contact: str | None = Field(default=None, description="Channel, alias or address to reach the owner.")
-    escalation: str | None = None
+    escalation: str | None = Field(default=None, description="Who to escalate to when the owner does not answer.")
 
 
 class OwnersFile(BaseModel):

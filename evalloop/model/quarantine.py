@@ -22,15 +22,15 @@ class QuarantineEntry(BaseModel):
 
     id: str = Field(pattern=ID_PATTERN, description="The quarantined fixture's id.")
     owner: str = Field(description="Who repairs it.")
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, description="Why the fixture is flaky and what is being done.")
     issue: str = Field(pattern=r"^https?://\S+$", description="Link to the repair issue.")
-    expires_at: dt.date
+    expires_at: dt.date = Field(description="The last day the quarantine holds; after it the fixture blocks again.")
 
 
 class QuarantineFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "evalloop quarantine"})
 
-    quarantine: list[QuarantineEntry] = Field(default_factory=list)
+    quarantine: list[QuarantineEntry] = Field(default_factory=list, description="The quarantined fixtures.")
 
 
 def signal_of(data: object) -> tuple[str, str] | None:

@@ -160,20 +160,27 @@ def _clean(data: dict[str, Any], span_index: int | None,
 class Span(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: SpanType
-    name: str
-    status: SpanStatus = "succeeded"
+    type: SpanType = Field(
+        description="The span type: tool, model, policy, approval, retrieval, memory, message, workflow, ...",
+    )
+    name: str = Field(
+        description="The tool, model, policy or step name; with `type` it forms the `type:name` fixtures use.",
+    )
+    status: SpanStatus = Field(default="succeeded", description="How the step ended.")
     args: dict[str, Any] | None = Field(default=None, description="Tool or step arguments.")
-    result: Any = None
-    error: str | None = None
-    start_ms: float | None = None
-    end_ms: float | None = None
-    span_id: str | None = None
-    parent_id: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    result: Any = Field(default=None, description="What the step returned (a tool's output, a policy decision).")
+    error: str | None = Field(default=None, description="The error text of a failed step.")
+    start_ms: float | None = Field(
+        default=None,
+        description="Start time, milliseconds (since the epoch, or since the run start).",
+    )
+    end_ms: float | None = Field(default=None, description="End time, milliseconds, on the same clock as start_ms.")
+    span_id: str | None = Field(default=None, description="The source's span id.")
+    parent_id: str | None = Field(default=None, description="The parent span's id.")
+    input_tokens: int | None = Field(default=None, description="Input tokens of a model span.")
+    output_tokens: int | None = Field(default=None, description="Output tokens of a model span.")
+    cost_usd: float | None = Field(default=None, description="What the step cost, in US dollars.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Source attributes kept for evidence.")
 
     @property
     def ref(self) -> str:
@@ -186,17 +193,17 @@ class Run(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "evalloop run"})
 
-    run_id: str | None = None
-    trace_id: str | None = None
+    run_id: str | None = Field(default=None, description="The run's id.")
+    trace_id: str | None = Field(default=None, description="The source trace's id.")
     spans: list[Span] = Field(default_factory=list, description="In start order.")
-    stop_reason: str | None = None
-    final_status: str | None = None
+    stop_reason: str | None = Field(default=None, description="Why the run stopped (done, needs_human_approval, ...).")
+    final_status: str | None = Field(default=None, description="The run's final status.")
     output: str | None = Field(default=None, description="The final user-visible text.")
-    route: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    latency_ms: float | None = None
+    route: str | None = Field(default=None, description="The model route the run took.")
+    input_tokens: int | None = Field(default=None, description="Input tokens over the run.")
+    output_tokens: int | None = Field(default=None, description="Output tokens over the run.")
+    cost_usd: float | None = Field(default=None, description="What the run cost, in US dollars.")
+    latency_ms: float | None = Field(default=None, description="How long the run took, in milliseconds.")
     source: str | None = Field(default=None, description="Where the run came from (file, importer).")
 
     # Measurements recorded as non-numbers (module docstring). Private, so it is

@@ -1,13 +1,13 @@
-"""JSON Schemas (draft 2020-12) generated from the pydantic models.
+"""JSON Schemas (draft 2020-12) of evalloop's file formats, generated from the pydantic models.
 
-`schemas/*.schema.json` are these, written by `python -m evalloop.schemas`;
-tests fail when a file and its model drift apart.
+The `*.schema.json` files beside this module are these, written by `python -m evalloop.schemas`
+and installed with the package (editors and other tools can read them from there); tests fail
+when a file and its model drift apart.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,17 +66,22 @@ def write_all(folder: Path) -> list[Path]:
     return written
 
 
+HERE = Path(__file__).resolve().parent
+
+
+def path_of(name: str) -> Path:
+    """The installed schema file of format `name` (`fixture`, `config`, ...)."""
+    return HERE / f"{name}.schema.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m evalloop.schemas",
                                      description="Write the JSON Schemas of evalloop's file formats, generated "
                                      "from its models, into FOLDER (one <name>.schema.json each).")
-    parser.add_argument("folder", nargs="?", default="schemas", type=Path, help="where to write (default: schemas)")
+    parser.add_argument("folder", nargs="?", default=HERE, type=Path,
+                        help="where to write (default: beside the module, the copies the package installs)")
     for path in write_all(parser.parse_args(argv).folder):
         print(path)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m evalloop.schemas [FOLDER]`: regenerate the JSON Schema files."""
+
+import sys
+
+from evalloop.schemas import main
+
+sys.exit(main())
