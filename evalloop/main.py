@@ -91,12 +91,24 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @cli.command()
-def init() -> None:
+@click.option("--example", type=click.Choice(["generic", "refund"]), default="generic", show_default=True,
+              help="The example fixture: about no agent in particular, or the refund agent's approval gate.")
+def init(example: str) -> None:
     """Scaffold evalloop.yaml, owners.yaml, the artifact folders and one example
-    fixture in the current repository. Refuses to overwrite anything (exit 1)."""
+    fixture in the current repository (its git root), plus a .pre-commit-config.yaml
+    with the evalloop-validate hook and .github/workflows/evalloop.yml with the gate.
+
+    Never overwrites: when evalloop.yaml, owners.yaml or the example exist nothing is
+    written (exit 1); an existing pre-commit config or workflow is kept and what to add
+    is printed.
+
+    \b
+    Example:
+      evalloop init && evalloop validate
+    """
     from evalloop.commands import init as cmd
 
-    sys.exit(cmd.init(Path.cwd()))
+    sys.exit(cmd.init(Path.cwd(), example=example))
 
 
 @cli.command()

@@ -79,7 +79,7 @@ def test_owner_checks(repo: Path) -> None:
 def test_codeowners_as_owner_source(repo: Path) -> None:
     write(repo / "evalloop.yaml", "owners: {source: codeowners}\n")
     write(repo / ".github/CODEOWNERS", "fixtures/ @acme/support-platform  # refunds\n")
-    write(repo / "fixtures/example-approval-before-refund.yaml",
+    write(repo / "fixtures/example-confirm-before-side-effect.yaml",
           GOOD.replace("my-team", "support-platform"))
     write(repo / "fixtures/c.yaml", GOOD.replace("good-one", "c").replace("my-team", "acme/other"))
     out = lines(invoke("validate").output)
