@@ -11,7 +11,7 @@
     id:NAME                                 an id or id glob, spelled out
 
 Every value may be a glob (`path:` values follow the repository's glob rule,
-`evalloop.repo.globs`). Terms combine with `and`, `or`, `not` and parentheses
+`evalloop.repo.globs`, docs/fixtures.md). Terms combine with `and`, `or`, `not` and parentheses
 (`not` binds tightest, then `and`, then `or`):
 
     severity:blocking and not gate:model_route
