@@ -11,6 +11,7 @@ the run (`unknown_tool`).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,7 +30,7 @@ from evalloop.harness.protocol import Session
 from evalloop.harness.toolbox import unknown_tool_calls
 from evalloop.model.config import AgentConfig, Config
 from evalloop.model.fixture import Fixture
-from evalloop.model.results import FixtureResult
+from evalloop.model.results import FixtureResult, ResultStatus
 from evalloop.model.run import Run
 from evalloop.repo import fixtures
 from evalloop.repo.fixtures import LoadedFixture
@@ -44,6 +45,7 @@ class _Outcome:
     passed: bool = False
     error: str | None = None
     failures: list[dict[str, Any]] | None = None
+    run: Run | None = None  # what the agent did, for the result's time, tokens and cost
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -76,23 +78,35 @@ def _result(config: Config, lf: LoadedFixture, outcomes: list[_Outcome]) -> Fixt
     passes = sum(o.passed for o in outcomes)
     errors = [(i, o.error) for i, o in enumerate(outcomes, 1) if o.error is not None]
     failing = next((o.failures for o in outcomes if not o.passed and o.failures), None)
-    base = dict(id=fx.id, severity=lf.severity, path=lf.path, owner=fx.owner, reason=fx.reason,
-                incident_id=fx.incident_id, runs=n, passes=passes, failures=failing or [])
+    base: dict[str, Any] = dict(
+        id=fx.id, severity=lf.severity, path=lf.path, owner=fx.owner, reason=fx.reason, incident_id=fx.incident_id,
+        runs=n, passes=passes, failures=failing or [], **_usage([o.run for o in outcomes if o.run is not None]))
     if errors:
         i, reason = errors[0]
         where = f"run {i} of {n}: " if n > 1 else ""
-        return FixtureResult(status="error", error=where + str(reason), **base)  # type: ignore[arg-type]
-    status = "pass" if passes >= need else "fail" if passes == 0 else "flaky"
-    return FixtureResult(status=status, **base)  # type: ignore[arg-type]
+        return FixtureResult(status="error", error=where + str(reason), **base)
+    status: ResultStatus = "pass" if passes >= need else "fail" if passes == 0 else "flaky"
+    return FixtureResult(status=status, **base)
+
+
+def _usage(runs: list[Run]) -> dict[str, Any]:
+    """A result's time, tokens and cost: summed over the runs that recorded each (None when none
+    did); values no budget could judge (NaN, infinite) are left out of the sum, not shown."""
+    def total(values: list[Any]) -> Any:
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        return sum(finite) if finite else None
+
+    return {"duration_ms": total([r.latency_ms for r in runs]), "input_tokens": total([r.input_tokens for r in runs]),
+            "output_tokens": total([r.output_tokens for r in runs]), "cost_usd": total([r.cost_usd for r in runs])}
 
 
 def _judge(session: Session, evaluator: Evaluator, run: Run) -> _Outcome:
     try:
         judgement = evaluator.evaluate(run, tool_schemas=session.tool_schemas)
     except EvalloopError as exc:  # an expectation that cannot be evaluated, a bad tool schema
-        return _Outcome(error=f"cannot evaluate: {exc.message}")
+        return _Outcome(error=f"cannot evaluate: {exc.message}", run=run)
     violations = [*judgement.violations, *_unknown_tools(session, run)]
-    return _Outcome(passed=not violations, failures=[v.to_dict() for v in violations])
+    return _Outcome(passed=not violations, failures=[v.to_dict() for v in violations], run=run)
 
 
 def _unknown_tools(session: Session, run: Run) -> list[Violation]:

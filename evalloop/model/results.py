@@ -88,6 +88,10 @@ class FixtureResult(_Model):
     passes: int = 0
     quarantined: bool = False
     reproduction: Reproduction | None = None
+    duration_ms: float | None = Field(default=None, description="Time the agent took over all runs, milliseconds.")
+    input_tokens: int | None = Field(default=None, description="Input tokens over all runs.")
+    output_tokens: int | None = Field(default=None, description="Output tokens over all runs.")
+    cost_usd: float | None = Field(default=None, description="Cost over all runs, US dollars.")
 
 
 ProtectionKind = Literal["removed", "excluded", "downgraded", "narrowed", "quarantined", "unprotected"]
@@ -137,6 +141,8 @@ class GateReport(_Model):
     protection_changes: list[ProtectionChange] = Field(
         default_factory=list, description="Weakened protections of the base revision; unapproved ones block.")
     shard: str | None = None
+    started_at: str | None = Field(default=None, description="When the gate started (ISO 8601, UTC).")
+    hostname: str | None = Field(default=None, description="The machine the gate ran on.")
 
 
 def gating_failure(r: FixtureResult) -> bool:
