@@ -1,91 +1,19 @@
-"""`evalloop merge`: one report and verdict from the shards of a gate run (`--shard I/N`).
+"""`evalloop merge`: one report and verdict from the shards of a gate run (`evalloop.gate.merge`).
 
-Every shard compares the same merge-base and head, so each carries the same protection
-changes; the merged report keeps their union, and an unapproved one blocks the merged
-verdict as it blocked each shard's."""
+Exit 0 when the merged verdict is pass or warn, 1 when it is block, 2 on usage errors."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from evalloop.commands.gate import emit
 from evalloop.errors import UsageError
-from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, count, decide
-from evalloop.report.escape import clean
-
-
-def _load(path: Path) -> GateReport:
-    try:
-        return GateReport.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read shard report: {exc.strerror}", path=str(path)) from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise UsageError(f"not a gate JSON report: {'.'.join(map(str, err['loc']))}: {err['msg']}",
-                         path=str(path)) from None
-
-
-def merge_reports(reports: list[GateReport]) -> GateReport:
-    """Union of shard results; a missing shard, or a selected fixture without a result, blocks."""
-    first = reports[0]
-    notes: list[str] = []
-    for r in reports[1:]:
-        if (r.base, r.head) != (first.base, first.head):
-            # The revisions come from the shard files: cleaned before they reach the terminal.
-            raise UsageError(clean(f"shards disagree on the revisions: {first.base}..{first.head} vs "
-                                   f"{r.base}..{r.head}"))
-    totals = {r.shard.split("/")[1] for r in reports if r.shard}
-    if len(totals) > 1:
-        raise UsageError(clean(f"shards of different splits: {sorted(totals)}"))
-    seen = {int(r.shard.split("/")[0]) for r in reports if r.shard}
-    if totals:
-        n = int(next(iter(totals)))
-        missing = sorted(set(range(1, n + 1)) - seen)
-        if missing:
-            notes.append(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} missing: their fixtures have no run")
-    results: dict[str, FixtureResult] = {}
-    for r in reports:
-        for res in r.results:
-            results.setdefault(res.id, res)
-        notes += [n for n in r.notes if n not in notes]
-    for s in first.selected:
-        if s.id not in results:
-            results[s.id] = FixtureResult(id=s.id, severity=s.severity, status="no_run", path=s.path,
-                                          error="no shard reported a result for it")
-    order = {s.id: i for i, s in enumerate(first.selected)}
-    merged = sorted(results.values(), key=lambda x: (order.get(x.id, -1), x.id))
-    protection = _merge_protection(reports, notes)
-    return first.model_copy(update={
-        "results": merged, "verdict": decide(merged, protection), "counts": count(merged, len(first.selected)),
-        "notes": notes, "shard": None, "protection_changes": protection,
-    })
-
-
-def _merge_protection(reports: list[GateReport], notes: list[str]) -> list[ProtectionChange]:
-    """The union of the shards' protection changes by (id, kind), in first-seen order. Shards
-    should agree; when they do not on an approval, the unapproved one wins (fail closed)."""
-    merged: dict[tuple[str, str], ProtectionChange] = {}
-    for r in reports:
-        for p in r.protection_changes:
-            key = (p.id, p.kind)
-            known = merged.get(key)
-            if known is None:
-                merged[key] = p
-            elif known.approved != p.approved:
-                note = (f"shards disagree on whether the {p.kind} protection change of {p.id} is approved: "
-                        "it is treated as not approved")
-                if note not in notes:
-                    notes.append(note)
-                if not p.approved:
-                    merged[key] = p
-    return list(merged.values())
+from evalloop.gate.merge import load_shard, merge_reports
 
 
 def merge(paths: list[Path], *, fmt: str, output: Path | None, json_path: Path | None) -> int:
     if not paths:
         raise UsageError("give the shard JSON reports to merge")
-    report = merge_reports([_load(p) for p in paths])
+    report = merge_reports([load_shard(p) for p in paths])
     emit(report, fmt, output, json_path)
     return 1 if report.verdict == "block" else 0

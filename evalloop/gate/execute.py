@@ -30,7 +30,7 @@ from evalloop.harness.protocol import Session
 from evalloop.harness.toolbox import unknown_tool_calls
 from evalloop.model.config import AgentConfig, Config
 from evalloop.model.fixture import Fixture
-from evalloop.model.results import FixtureResult, ResultStatus
+from evalloop.model.results import FixtureResult, ResultStatus, Selected
 from evalloop.model.run import Run
 from evalloop.repo import fixtures
 from evalloop.repo.fixtures import LoadedFixture
@@ -217,4 +217,20 @@ def run_fixtures(root: Path, config: Config, fixtures: Sequence[FixtureSource | 
         return _run_and_judge(root, config, session, fixtures, jobs)
 
 
-__all__ = ["LoadedFixture", "load_fixture_file", "run_fixtures"]
+def run_selected(root: Path, config: Config, selected: list[Selected],
+                 jobs: int, loaded: Sequence[LoadedFixture | str] | None = None) -> list[FixtureResult]:
+    """Run the selected fixtures through the agent harness; no agent is an error each.
+
+    `loaded` (one per selected fixture: a LoadedFixture, or why it could not be loaded) gives
+    the fixtures as the revision's objects have them; without it the files under `root` are read."""
+    if not selected:
+        return []
+    if loaded is None:
+        return run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
+    errors = [FixtureResult(id=s.id, severity=s.severity, status="error", path=s.path,
+                            error=f"fixture unreadable: {lf}") for s, lf in zip(selected, loaded, strict=True)
+              if isinstance(lf, str)]
+    return errors + run_fixtures(root, config, [lf for lf in loaded if not isinstance(lf, str)], jobs=jobs)
+
+
+__all__ = ["LoadedFixture", "load_fixture_file", "run_fixtures", "run_selected"]

@@ -29,9 +29,11 @@ from evalloop.gate.changes import ChangeSet
 from evalloop.model.fixture import ID_PATTERN
 from evalloop.model.kinds import ARTIFACT_KINDS
 from evalloop.model.quarantine import active, guarded
-from evalloop.model.results import ProtectionChange, ProtectionKind
+from evalloop.model.results import ProtectionChange, ProtectionKind, Selected
+from evalloop.repo import revision
+from evalloop.repo.fixtures import LoadedFixture, load_at
 from evalloop.repo.git import read_files
-from evalloop.repo.identities import Entry, ScopeInfo
+from evalloop.repo.identities import Entry, IdentityCache, ScopeInfo
 from evalloop.repo.owners import CODEOWNERS_PLACES, MAX_CODEOWNERS_BYTES
 from evalloop.repo.parse import blob_document, first_error
 from evalloop.repo.revision import Revision
@@ -223,3 +225,70 @@ def approve(found: list[Found], repo: git.Repo, base: Revision, head: Revision,
             break
         out.append(c.model_copy(update={"approved": how is not None, "approval": how}))
     return out, notes
+
+
+# --------------------------------------------------------------------------- the floor and the base versions
+
+
+@dataclass(frozen=True)
+class BaseVersion:
+    """The base revision's version of a fixture whose protection change is not approved: it runs
+    against head's agent in place of head's version, as blocking."""
+
+    selected: Selected
+    loaded: LoadedFixture | str  # or why it could not be loaded: an error result
+
+
+@dataclass
+class Protection:
+    changes: list[ProtectionChange]
+    base: Revision | None  # the floor; None when the base revision is unknown
+    base_versions: dict[str, BaseVersion]  # by fixture id
+    notes: list[str]
+
+
+def protect(repo: git.Repo, cs: ChangeSet, head: Revision, labels: list[str], today: dt.date,
+            cache: IdentityCache) -> Protection:
+    """Protection changes against the merge-base, approved or not, and the base versions of the
+    unapproved ones."""
+    notes: list[str] = []
+    floor = cs.merge_base
+    if floor is None:
+        try:  # unrelated histories or a shallow clone: the base commit itself is the floor
+            floor = repo.commit(cs.base).hexsha
+            notes.append(f"no merge-base: protection changes are checked against the base commit {floor[:12]}")
+        except (ValueError, git.BadName, git.GitCommandError):
+            return Protection([], None, {}, [
+                "the base revision is unknown: protection changes (fixtures removed, downgraded, narrowed or "
+                "quarantined) cannot be checked; every fixture of head runs"])
+    try:
+        base_config = revision.config_at(repo, floor, head.prefix)
+    except EvalloopError as exc:
+        notes.append(f"the base revision's evalloop.yaml is unusable ({exc}); its fixtures are read with "
+                     "head's config")
+        base_config = head.config
+    base = revision.load(repo, floor, head.prefix, base_config, cache)
+    notes += base.notes
+    found = detect(base, head, cs, today)
+    found_changes, approval_notes = approve(found, repo, base, head, labels)
+    notes += approval_notes
+    # approve() keeps found's order: the base entry of each change that is still pending
+    replaced = {f.base_entry.id: f.base_entry for f, c in zip(found, found_changes, strict=True) if not c.approved}
+    loaded = load_at(repo, floor, head.prefix, base.config, [e.path for e in replaced.values()])
+    versions: dict[str, BaseVersion] = {}
+    for e in replaced.values():
+        kinds = sorted({c.kind for c in found_changes if c.id == e.id})
+        selected = Selected(id=e.id, severity="blocking", path=e.path, reasons=[
+            f"protection change ({', '.join(kinds)}) without approval: the base revision's version "
+            f"({floor[:12]}:{e.path}) runs against head's agent"])
+        lf = loaded[e.path]
+        if not isinstance(lf, str):
+            lf = LoadedFixture(e.path, lf.fixture.model_copy(update={"severity": "blocking"}))
+        versions[e.id] = BaseVersion(selected, lf)
+    return Protection(found_changes, base, versions, notes)
+
+
+def with_base_versions(selected: list[Selected], protection: Protection) -> list[Selected]:
+    """The selection with each base version in place of head's fixture of that id, at the end."""
+    versions = protection.base_versions
+    return [s for s in selected if s.id not in versions] + [v.selected for v in versions.values()]

@@ -1,4 +1,4 @@
-"""The runner side of GitHub Actions: workflow commands, step outputs and the job summary.
+"""The runner side of GitHub Actions: workflow commands, step outputs, the job summary, the pull request's labels.
 
 Everything here is about text a runner parses: a message that reaches a workflow
 command unescaped can end the command early or start another one, so every value
@@ -11,6 +11,7 @@ the annotations as they are.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import uuid
@@ -119,3 +120,14 @@ def append_summary(path: str | None, markdown: str) -> None:
         return
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def pr_labels(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Labels the environment gives: EVALLOOP_PR_LABELS (one per line, as the Action sets it),
+    then those of the pull request the job runs for."""
+    # here, not at the top: the API client's imports would otherwise come with every finding
+    # `evalloop validate` prints (model.findings escapes with this module)
+    from evalloop.github.api import pull_request_labels
+
+    given = [line.strip() for line in environ.get("EVALLOOP_PR_LABELS", "").splitlines() if line.strip()]
+    return given + pull_request_labels(environ)

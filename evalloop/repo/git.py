@@ -1,8 +1,14 @@
-"""Git plumbing: the repository, revisions, tree diffs, listings and blobs, read without a checkout."""
+"""Git plumbing: the repository, revisions, tree diffs, listings and blobs, read without a checkout;
+and, for what has to run on files, a revision checked out in a temporary worktree."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +22,31 @@ def open_repo(root: Path) -> git.Repo:
         return git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise UsageError("not a git repository (the gate diffs revisions)", path=str(root)) from None
+
+
+def prefix_of(repo: git.Repo, root: Path) -> str:
+    """Where the evalloop root sits in the git tree: "" at the top, else "sub/"."""
+    top = Path(repo.working_tree_dir or root).resolve()
+    prefix = os.path.relpath(root.resolve(), top).replace(os.sep, "/")
+    return "" if prefix == "." else prefix + "/"
+
+
+@contextlib.contextmanager
+def checkout(repo: git.Repo, sha: str, prefix: str) -> Iterator[Path]:
+    """The repository at `sha` in a temporary worktree (the evalloop root inside it)."""
+    tmp = Path(tempfile.mkdtemp(prefix="evalloop-wt-"))
+    wt = tmp / "wt"
+    try:
+        repo.git.worktree("add", "--detach", "--force", str(wt), sha)
+    except git.GitCommandError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(f"cannot check out {sha[:12]} in a worktree: {exc.stderr.strip()}") from None
+    try:
+        yield wt / prefix if prefix else wt
+    finally:
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.worktree("remove", "--force", str(wt))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve(repo: git.Repo, rev: str, what: str) -> git.Commit:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from evalloop.github import actions as ghactions
 from evalloop.model.findings import Finding, format_github
 from tests.support.action_runner import parse_commands, parse_file_command
@@ -30,3 +33,14 @@ def test_stop_commands_fences_untrusted_text() -> None:
         lines.append("::stop-commands::guess")
     assert len(token) == 32 and lines[-1] == f"::{token}::"
     assert parse_commands("\n".join(lines)) == []
+
+
+def test_pr_labels_from_the_environment_then_the_pull_request_event(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"labels": [{"name": "evalloop-approved"}, {"id": 1}, "x"]}}))
+    env = {"EVALLOOP_PR_LABELS": " one \n\ntwo\n", "GITHUB_EVENT_NAME": "pull_request",
+           "GITHUB_EVENT_PATH": str(event)}
+    assert ghactions.pr_labels(env) == ["one", "two", "evalloop-approved"]
+    assert ghactions.pr_labels({**env, "GITHUB_EVENT_NAME": "push"}) == ["one", "two"]
+    assert ghactions.pr_labels({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(tmp_path)}) == []
+    assert ghactions.pr_labels({}) == []

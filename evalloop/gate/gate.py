@@ -1,0 +1,137 @@
+"""The gate from end to end: what changed, which fixtures protect it, the protection changes,
+running the fixtures, quarantine, the incident reproduction check, and the report.
+
+The verdict: block on an unapproved protection change or when a blocking fixture
+fails, errors, is flaky (without an owned quarantine) or has no run; warn when a
+warning fixture does; pass otherwise (`evalloop.model.results.decide`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from evalloop.gate import changes, protection, selection
+from evalloop.gate import shard as sharding
+from evalloop.gate.quarantine import apply_quarantine
+from evalloop.model.config import Config
+from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide
+from evalloop.repo import fixtures, revision
+from evalloop.repo.classify import Classifier
+from evalloop.repo.config import load_config
+from evalloop.repo.git import checkout, open_repo, prefix_of
+from evalloop.repo.identities import IdentityCache
+
+
+@dataclass(frozen=True)
+class Options:
+    root: Path  # the evalloop root (where evalloop.yaml is)
+    config_path: Path | None
+    base: str
+    head: str
+    labels: list[str]  # the pull request's, from every source
+    today: dt.date  # for quarantine expiry
+    jobs: int = 4
+    shard: tuple[int, int] | None = None  # (I, N): run only the I-th of N shares
+    select_only: bool = False
+
+
+@dataclass
+class _Plan:
+    """What is decided before anything runs."""
+
+    repo: git.Repo
+    prefix: str
+    cs: changes.ChangeSet
+    head_root: Path
+    head_config: Config
+    head: revision.Revision
+    selection: selection.Selection
+    protection: protection.Protection
+    notes: list[str]
+
+
+@contextlib.contextmanager
+def _plan(opts: Options) -> Iterator[_Plan]:
+    """The change, head's fixtures, the selection and the protection changes; head's tree stays
+    checked out (in a temporary worktree unless the work tree is at head) until the block ends."""
+    repo = open_repo(opts.root)
+    prefix = prefix_of(repo, opts.root)
+    config = load_config(opts.root, opts.config_path)
+    cs = changes.diff(repo, opts.base, opts.head, Classifier(config), prefix)
+    cache_notes: list[str] = []
+    cache = IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)
+    with contextlib.ExitStack() as stack:
+        at_head = not repo.bare and repo.head.is_valid() and repo.head.commit.hexsha == cs.head
+        head_root = opts.root if at_head else stack.enter_context(checkout(repo, cs.head, prefix))
+        head_config = config if at_head else load_config(head_root, None)
+        # everything that decides selection and excuses is read from the commits' objects before
+        # the agent runs: what the agent writes in the work tree cannot change it
+        head = revision.load(repo, cs.head, prefix, head_config, cache)
+        sel = selection.select(cs, head.entries, head_config, head_root)
+        found = protection.protect(repo, cs, head, opts.labels, opts.today, cache)
+        sel.selected = protection.with_base_versions(sel.selected, found)
+        cache.save()
+        yield _Plan(repo, prefix, cs, head_root, head_config, head, sel, found,
+                    [*cache_notes, *head.notes, *sel.notes, *found.notes])
+
+
+def explain(opts: Options, fixture_id: str) -> str:
+    """Why the fixture is or is not selected (nothing runs)."""
+    with _plan(opts) as plan:
+        return selection.explain(plan.selection, fixture_id)
+
+
+def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[FixtureResult], list[str]]:
+    """Run head's fixtures (base versions in place of those with an unapproved protection change),
+    then apply quarantine and check incident reproduction."""
+    # imported here: the harness and the evaluator are not needed for --select-only or --explain
+    from evalloop.gate.execute import run_selected
+    from evalloop.gate.reproduction import reproduce
+
+    versions = plan.protection.base_versions
+    head_paths = [s.path for s in to_run if s.id not in versions]
+    by_path = fixtures.load_at(plan.repo, plan.cs.head, plan.prefix, plan.head_config, head_paths)
+    loaded = [versions[s.id].loaded if s.id in versions else by_path[s.path] for s in to_run]
+    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded)
+    unapproved = {c.id for c in plan.protection.changes if not c.approved}
+    notes = apply_quarantine(results, plan.head, plan.protection.base, opts.today, unapproved)
+    notes += reproduce(plan.repo, plan.cs, plan.prefix, plan.head_root, plan.head_config, results,
+                       plan.selection.selected, opts.jobs)
+    return results, notes
+
+
+def gate(opts: Options) -> GateReport:
+    """The gate report of `opts.base`...`opts.head`, with its verdict."""
+    with _plan(opts) as plan:
+        sel = plan.selection
+        to_run = sharding.shard(sel.selected, *opts.shard) if opts.shard else sel.selected
+        notes = list(plan.notes)
+        # a fixture that cannot be read cannot be selected with confidence: fail closed
+        results = [FixtureResult(id=e.id, severity=e.severity, status="error", path=e.path,
+                                 error=f"fixture unreadable: {e.error}") for e in sel.broken]
+        if opts.select_only:
+            notes.append("selection only (--select-only): nothing was run, no verdict")
+        else:
+            ran, run_notes = _run(plan, opts, to_run)
+            results += ran
+            notes += run_notes
+    if not opts.select_only:
+        seen = {r.id for r in results}
+        results += [FixtureResult(id=s.id, severity=s.severity, status="no_run", path=s.path,
+                                  error="the harness returned no result for it") for s in to_run if s.id not in seen]
+    order = {s.id: i for i, s in enumerate(sel.selected)}
+    results.sort(key=lambda r: (order.get(r.id, -1), r.id))
+    found = plan.protection.changes
+    return GateReport(
+        verdict=decide([] if opts.select_only else results, found),  # nothing ran: only protection changes decide
+        base=plan.cs.base, head=plan.cs.head, merge_base=plan.cs.merge_base, changed=plan.cs.changed,
+        behaviours=sel.behaviours, selected=sel.selected, results=results,
+        counts=count(results, len(to_run)), notes=notes, protection_changes=found,
+        shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
+    )
