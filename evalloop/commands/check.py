@@ -32,7 +32,7 @@ from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
 from evalloop.repo import parse
-from evalloop.report.escape import clean
+from evalloop.text import clean
 from evalloop.traces.unrecognised import Unrecognised
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from evalloop.errors import UsageError
 from evalloop.gate.execute import run_fixtures
 from evalloop.gate.run import fixtures_to_run, run_report
-from evalloop.model.results import decide
+from evalloop.model.results import decide, started_now
 from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
 from evalloop.report.table import format_table
@@ -27,6 +27,7 @@ def run(*, select: tuple[str, ...], jobs: int, fmt: str, output: Path | None, co
         raise UsageError("evalloop.yaml has no `agent:`: name a Python entrypoint or a command "
                          "(see docs/adapter.md)")
     chosen = fixtures_to_run(root, config, select)
+    stamp = started_now()
     started = time.monotonic()
     results = run_fixtures(root, config, chosen, jobs=jobs)
     elapsed = time.monotonic() - started
@@ -34,7 +35,7 @@ def run(*, select: tuple[str, ...], jobs: int, fmt: str, output: Path | None, co
     if fmt != "text" or output is not None:
         from evalloop.report.formats import RENDERERS
 
-        text = table if fmt == "text" else RENDERERS[fmt](run_report(results, select))
+        text = table if fmt == "text" else RENDERERS[fmt](run_report(results, select, stamp))
         if output is not None:
             atomic_write(output, text)
             sys.stdout.write(table)

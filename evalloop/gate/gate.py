@@ -20,7 +20,7 @@ from evalloop.gate import changes, protection, selection
 from evalloop.gate import shard as sharding
 from evalloop.gate.quarantine import apply_quarantine
 from evalloop.model.config import Config
-from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide
+from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, started_now
 from evalloop.repo import fixtures, revision
 from evalloop.repo.classify import Classifier
 from evalloop.repo.config import load_config
@@ -108,6 +108,7 @@ def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[Fixtu
 
 def gate(opts: Options) -> GateReport:
     """The gate report of `opts.base`...`opts.head`, with its verdict."""
+    started_at, hostname = started_now()
     with _plan(opts) as plan:
         sel = plan.selection
         to_run = sharding.shard(sel.selected, *opts.shard) if opts.shard else sel.selected
@@ -133,5 +134,5 @@ def gate(opts: Options) -> GateReport:
         base=plan.cs.base, head=plan.cs.head, merge_base=plan.cs.merge_base, changed=plan.cs.changed,
         behaviours=sel.behaviours, selected=sel.selected, results=results,
         counts=count(results, len(to_run)), notes=notes, protection_changes=found,
-        shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
+        shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, started_at=started_at, hostname=hostname,
     )

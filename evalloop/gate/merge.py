@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from evalloop.errors import UsageError
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, count, decide
-from evalloop.report.escape import clean
+from evalloop.text import clean
 
 
 def load_shard(path: Path) -> GateReport:
@@ -60,6 +60,9 @@ def merge_reports(reports: list[GateReport]) -> GateReport:
     return first.model_copy(update={
         "results": merged, "verdict": decide(merged, protection), "counts": count(merged, len(first.selected)),
         "notes": notes, "shard": None, "protection_changes": protection,
+        # the earliest shard's start is the gate's; shards ran on several machines
+        "started_at": min((r.started_at for r in reports if r.started_at), default=None),
+        "hostname": first.hostname if all(r.hostname == first.hostname for r in reports) else None,
     })
 
 

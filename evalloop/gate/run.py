@@ -36,10 +36,14 @@ def fixtures_to_run(root: Path, config: Config, select: tuple[str, ...]) -> list
     return chosen
 
 
-def run_report(results: list[FixtureResult], select: tuple[str, ...]) -> GateReport:
-    """The results as a gate report: no change, every fixture selected by the command line."""
+def run_report(results: list[FixtureResult], select: tuple[str, ...], started: tuple[str, str] | None = None
+               ) -> GateReport:
+    """The results as a gate report: no change, every fixture selected by the command line;
+    `started` is (started_at, hostname) of the run."""
+    started_at, hostname = started or (None, None)
     why = [f"--select {' / '.join(select)}"] if select else ["evalloop run: every fixture"]
     return GateReport(
         verdict=decide(results), results=results, counts=count(results, len(results)),
+        started_at=started_at, hostname=hostname,
         selected=[Selected(id=r.id, severity=r.severity, path=r.path or "", reasons=why) for r in results],
     )

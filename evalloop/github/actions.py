@@ -4,7 +4,7 @@ Everything here is about text a runner parses: a message that reaches a workflow
 command unescaped can end the command early or start another one, so every value
 goes through GitHub's own escaping, and untrusted text printed to the log is fenced
 with `::stop-commands::` under a token nobody can guess. Before that escaping, every
-message and property is cleaned (report.escape.clean): escape sequences and control
+message and property is cleaned (evalloop.text.clean): escape sequences and control
 characters from fixtures, traces or an API's answer would otherwise reach the log and
 the annotations as they are.
 """
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from evalloop.report.escape import clean
 from evalloop.report.truncate import JOB_SUMMARY_LIMIT
+from evalloop.text import clean
 
 AnnotationLevel = Literal["error", "warning", "notice"]
 

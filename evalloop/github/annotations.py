@@ -8,7 +8,7 @@ that do not reproduce are warnings; exploratory failures are notices. When a lev
 overflows, its last slot names the ones left out, so the count is never silently wrong.
 
 Every message, title and path is fixture, trace or config text: ghactions.Annotation
-cleans it (report.escape.clean) so no escape sequence or control character reaches the log.
+cleans it (evalloop.text.clean) so no escape sequence or control character reaches the log.
 """
 
 from __future__ import annotations

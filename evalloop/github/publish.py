@@ -28,9 +28,10 @@ from evalloop.github.context import ActionsContext, PullRequest, pull_request, w
 from evalloop.model.results import GateReport, gating_failure
 from evalloop.repo import parse
 from evalloop.report import truncate
-from evalloop.report.escape import clean, code, code_block, link, md, md_code
+from evalloop.report.escape import code, code_block, link, md, md_code
 from evalloop.report.markdown import render_markdown
 from evalloop.report.text import verdict_reason
+from evalloop.text import clean
 
 # The hidden line by which publishing finds its own comment. escape.md() escapes `<`, so
 # no fixture, trace or config text can put a second one in a report.

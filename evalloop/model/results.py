@@ -173,3 +173,11 @@ def count(results: list[FixtureResult], selected: int) -> Counts:
         blocking_failures=sum(r.severity == "blocking" and gating_failure(r) for r in results),
         warnings=sum(r.severity == "warning" and gating_failure(r) for r in results),
     )
+
+
+def started_now() -> tuple[str, str]:
+    """(started_at, hostname) of a report that starts now: UTC, to the second."""
+    import datetime as dt
+    import socket
+
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), socket.gethostname()

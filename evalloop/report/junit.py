@@ -14,8 +14,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from evalloop.model.results import FixtureResult, GateReport, gating_failure
-from evalloop.report.escape import clean
 from evalloop.report.text import evidence_text, protection_order
+from evalloop.text import clean
 
 
 def _seconds(ms: float | None) -> str:

@@ -4,8 +4,8 @@ and the rules that decide it (`evalloop.model.results.decide`)."""
 from __future__ import annotations
 
 from evalloop.model.results import FixtureResult, count, decide, gating_failure
-from evalloop.report.escape import clean
 from evalloop.report.text import evidence_text
+from evalloop.text import clean
 
 RULES = (
     "block: a blocking fixture failed, errored, was flaky or had no run",

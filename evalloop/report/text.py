@@ -2,13 +2,13 @@
 
 Every report lists protection changes first (docs/protection.md), then answers three
 questions in order: what changed, which behaviours that could affect, which fixtures
-protected them and why. Untrusted values go through escape.clean().
+protected them and why. Untrusted values go through evalloop.text.clean().
 """
 
 from __future__ import annotations
 
 from evalloop.model.results import GateReport, ProtectionChange, Violation
-from evalloop.report.escape import clean
+from evalloop.text import clean
 
 
 def plural(n: int, one: str, many: str) -> str:

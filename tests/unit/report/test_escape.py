@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from evalloop.report.escape import clean, code, code_block, md, md_code
+from evalloop.report.escape import code, code_block, md, md_code
+from evalloop.text import clean
 from tests.unit.report.reports import ATTACK
 
 
