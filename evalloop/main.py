@@ -269,6 +269,81 @@ def run_command(select: tuple[str, ...], jobs: int, fmt: str, output: Path | Non
     sys.exit(cmd.run(select=select, jobs=jobs, fmt=fmt, output=output, config_path=config_path))
 
 
+@cli.group("fixtures")
+def fixtures_group() -> None:
+    """The fixture lifecycle: what the repository holds, what expires, what no longer fits it,
+    and the edits that keep it healthy. Edits change only the value they are about.
+
+    \b
+    Examples:
+      evalloop fixtures expiring --within 30
+      evalloop fixtures orphaned --format json
+      evalloop fixtures prune --expired --dry-run
+      evalloop fixtures transfer support-platform payments
+    """
+
+
+_VIEW_OPTIONS = [
+    click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True),
+    click.option("--today", type=_DATE, default=None, help="Date to judge expiry against (YYYY-MM-DD)."),
+    click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                 help="Config file (default: evalloop.yaml at the repository root)."),
+]
+
+
+def _view(name: str, summary: str) -> None:
+    def command(fmt: str, today: dt.datetime | None, config_path: Path | None, within: int | None = None) -> None:
+        from evalloop.commands import fixtures as cmd
+
+        sys.exit(cmd.show(name, fmt=fmt, today=today.date() if today else None, within=within,
+                          config_path=config_path))
+
+    command.__doc__ = summary
+    for option in reversed(_VIEW_OPTIONS):
+        command = option(command)
+    if name == "expiring":
+        command = click.option("--within", type=click.IntRange(min=0), default=None, metavar="DAYS",
+                               help="Days ahead (default: expiry_warning_days).")(command)
+    fixtures_group.command(name)(command)
+
+
+_view("list", "Every fixture: id, owner, severity, expiry, path (unreadable ones say why).")
+_view("expiring", "Fixtures that expire within --within days (default: the config's expiry_warning_days).")
+_view("expired", "Fixtures past their expires_at. Exit 1 when there are any.")
+_view("orphaned", "Fixtures that no longer fit the repository: unknown owner, a tool the manifest no longer "
+      "lists, a policy version no policy file declares, an incident with no record. Exit 1 when there are any.")
+
+
+@fixtures_group.command("prune")
+@click.option("--expired", "expired_only", is_flag=True, required=True, help="Prune the expired fixtures (required).")
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@click.option("--archive", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Move them under this folder (keeping their paths) instead of deleting them.")
+@click.option("--today", type=_DATE, default=None, help="Date to judge expiry against (YYYY-MM-DD).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def fixtures_prune(expired_only: bool, dry_run: bool, archive: Path | None, today: dt.datetime | None,
+                   config_path: Path | None) -> None:
+    """Remove (or --archive) expired fixtures. A blocking fixture removed this way is still a
+    protection change the pull request needs its owner to approve."""
+    from evalloop.commands import fixtures as cmd
+
+    sys.exit(cmd.prune(dry_run=dry_run, archive=archive, today=today.date() if today else None,
+                       config_path=config_path))
+
+
+@fixtures_group.command("transfer")
+@click.argument("old")
+@click.argument("new")
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def fixtures_transfer(old: str, new: str, dry_run: bool, config_path: Path | None) -> None:
+    """Give every fixture whose file names owner OLD to NEW (a known owner), changing only that value.
+    Exit 1 when no fixture names OLD."""
+    from evalloop.commands import fixtures as cmd
+
+    sys.exit(cmd.transfer(old, new, dry_run=dry_run, config_path=config_path))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="evalloop", standalone_mode=True)

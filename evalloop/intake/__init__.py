@@ -1,0 +1,1 @@
+"""Production intake: signals, triage, capture from traces, and the fixture lifecycle."""
