@@ -350,3 +350,23 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     return 0
+
+
+@cli.command("triage")
+@click.argument("signals", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--today", type=_DATE, default=None,
+              help="Date to check deadlines against (YYYY-MM-DD), for reproducible runs.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Config file (default: evalloop.yaml at the repository root).")
+def triage_command(signals: Path, fmt: str, today: dt.datetime | None, config_path: Path | None) -> None:
+    """Decide what each production signal in SIGNALS (JSON Lines, or a YAML/JSON list) becomes:
+    a blocking, warning or exploratory eval, trace evidence to keep, or a UX/docs fix first; with
+    the rule that fired, the owner, the release gates and, for blocking and warning evals, the
+    deadline (two business days after the signal). Rules in evalloop.yaml `triage:` come first.
+
+    Exit 0, 1 when a conversion is overdue, 2 on unusable input."""
+    from evalloop.commands import triage as cmd
+
+    sys.exit(cmd.triage(signals, fmt=fmt, today=today.date() if today else None, config_path=config_path))

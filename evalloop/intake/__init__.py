@@ -1,1 +1,1 @@
-"""Production intake: signals, triage, capture from traces, and the fixture lifecycle."""
+"""Production intake: signals and their triage, fixtures captured from traces, and the fixture lifecycle."""

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evalloop.model.fixture import Scope
 from evalloop.model.kinds import ChangeKind, Severity, SpanType
+from evalloop.model.triage import TriageConfig
 
 CONFIG_FILE = "evalloop.yaml"
 
@@ -146,4 +147,8 @@ class Config(_Strict):
     trace_mapping: list[TraceMapping] = Field(
         default_factory=list,
         description="`evalloop check`: spans the trace importers do not recognise, mapped by an attribute.",
+    )
+    triage: TriageConfig = Field(
+        default_factory=TriageConfig,
+        description="`evalloop triage`: rules that decide production signals before the built-in ones.",
     )

@@ -21,6 +21,7 @@ from evalloop.model.incident import Incident
 from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QuarantineFile
 from evalloop.model.run import Run
+from evalloop.model.signal import Signal, SignalsFile
 
 BASE_ID = "https://evalloop.dev/schemas/"
 MODELS: dict[str, type[BaseModel]] = {
@@ -31,6 +32,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "quarantine": QuarantineFile,
     "protection-changes": ApprovalsFile,
     "run": Run,
+    "signal": Signal,  # one record: a line of a JSON Lines signals file
+    "signals": SignalsFile,  # a YAML or JSON signals file: the list of records
 }
 
 
