@@ -1,5 +1,6 @@
 """The gate from end to end: what changed, which fixtures protect it, the protection changes,
-running the fixtures, quarantine, the incident reproduction check, and the report.
+running the fixtures, quarantine, the incident reproduction check and the blocking failures on
+base, and the report.
 
 The verdict: block on an unapproved protection change or when a blocking fixture
 fails, errors, is flaky (without an owned quarantine) or has no run; warn when a
@@ -18,6 +19,7 @@ import git
 
 from evalloop.gate import changes, protection, selection
 from evalloop.gate import shard as sharding
+from evalloop.gate.followup import follow_up
 from evalloop.gate.quarantine import apply_quarantine
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, started_now
@@ -89,7 +91,8 @@ def explain(opts: Options, fixture_id: str) -> str:
 
 def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[FixtureResult], list[str]]:
     """Run head's fixtures (base versions in place of those with an unapproved protection change),
-    then apply quarantine and check incident reproduction."""
+    then apply quarantine, check incident reproduction and run the blocking failures on base, and
+    note how to reach each failure's owner and its incident record."""
     # imported here: the harness and the evaluator are not needed for --select-only or --explain
     from evalloop.gate.execute import run_selected
     from evalloop.gate.reproduction import reproduce
@@ -101,9 +104,11 @@ def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[Fixtu
     results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded)
     unapproved = {c.id for c in plan.protection.changes if not c.approved}
     notes = apply_quarantine(results, plan.head, plan.protection.base, opts.today, unapproved)
+    # the blocking failures run on base too, as they ran here (a base version stays the base's)
+    ran = {s.id: lf for s, lf in zip(to_run, loaded, strict=True) if not isinstance(lf, str)}
     notes += reproduce(plan.repo, plan.cs, plan.prefix, plan.head_root, plan.head_config, results,
-                       plan.selection.selected, opts.jobs)
-    return results, notes
+                       plan.selection.selected, opts.jobs, loaded=ran)
+    return follow_up(results, plan.repo, plan.cs.head, plan.prefix, plan.head_config), notes
 
 
 def gate(opts: Options) -> GateReport:
@@ -135,4 +140,5 @@ def gate(opts: Options) -> GateReport:
         behaviours=sel.behaviours, selected=sel.selected, results=results,
         counts=count(results, len(to_run)), notes=notes, protection_changes=found,
         shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, started_at=started_at, hostname=hostname,
+        repo_prefix=plan.prefix,
     )

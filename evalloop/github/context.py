@@ -51,9 +51,12 @@ class ActionsContext:
         return self.env.get(name, "") or default
 
     @property
+    def server_url(self) -> str:
+        return self.get("GITHUB_SERVER_URL", "https://github.com")
+
+    @property
     def run_url(self) -> str:
-        server, repo, run = self.get("GITHUB_SERVER_URL", "https://github.com"), self.get("GITHUB_REPOSITORY"), \
-            self.get("GITHUB_RUN_ID")
+        server, repo, run = self.server_url, self.get("GITHUB_REPOSITORY"), self.get("GITHUB_RUN_ID")
         return f"{server}/{repo}/actions/runs/{run}" if repo and run else ""
 
 

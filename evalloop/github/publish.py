@@ -29,6 +29,7 @@ from evalloop.model.results import GateReport, gating_failure
 from evalloop.repo import parse
 from evalloop.report import truncate
 from evalloop.report.escape import code, code_block, link, md, md_code
+from evalloop.report.links import RepoLinks
 from evalloop.report.markdown import render_markdown
 from evalloop.report.text import verdict_reason
 from evalloop.text import clean
@@ -264,7 +265,7 @@ def publish(ctx: ActionsContext, report: GateReport | GateFailure, settings: Set
         else:
             write(ghactions.command("error", _first_lines(report.message), {"title": "evalloop gate could not run"}))
 
-    summary_md = _summary_markdown(report)
+    summary_md = _summary_markdown(report, _links(ctx))
     summary_path = ctx.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         room = ghactions.summary_room(Path(summary_path)) - truncate.SUMMARY_NOTE_ROOM
@@ -304,7 +305,8 @@ def _post(ctx: ActionsContext, pr: PullRequest | None, report: GateReport | Gate
     with client:
         if settings.comment and pr is not None:
             try:
-                post_comment(client, ctx, pr, _comment_markdown(report), settings.comment_author, outcome)
+                post_comment(client, ctx, pr, _comment_markdown(report, _links(ctx)), settings.comment_author,
+                             outcome)
             except GitHubError as exc:
                 outcome.warnings.append(explain_failure("comment", exc, pr))
             except (ValueError, KeyError, TypeError) as exc:  # a body not of the documented shape
@@ -327,14 +329,19 @@ def _first_lines(text: str, n: int = 6) -> str:
     return "\n".join(lines[-n:]) or text
 
 
-def _summary_markdown(report: GateReport | GateFailure) -> str:
+def _links(ctx: ActionsContext) -> RepoLinks | None:
+    """Where the repository is, for links to fixtures and incident records (none when unknown)."""
+    return RepoLinks.of(ctx.server_url, ctx.get("GITHUB_REPOSITORY"))
+
+
+def _summary_markdown(report: GateReport | GateFailure, links: RepoLinks | None) -> str:
     if isinstance(report, GateFailure):
         return failure_markdown(report)
     # The summary has room for more detail than a comment: render again with its budget.
-    return render_markdown(report, limit=truncate.JOB_SUMMARY_LIMIT - truncate.SUMMARY_NOTE_ROOM)
+    return render_markdown(report, limit=truncate.JOB_SUMMARY_LIMIT - truncate.SUMMARY_NOTE_ROOM, links=links)
 
 
-def _comment_markdown(report: GateReport | GateFailure) -> str:
+def _comment_markdown(report: GateReport | GateFailure, links: RepoLinks | None) -> str:
     """The comment, rendered from the JSON report, never taken from a markdown file.
 
     The gate's report.md (`evalloop publish --markdown`) is not posted: the step that wrote it
@@ -343,7 +350,7 @@ def _comment_markdown(report: GateReport | GateFailure) -> str:
     is validated and rendered here with every value escaped, protection changes first."""
     if isinstance(report, GateFailure):
         return failure_markdown(report)
-    return render_markdown(report)
+    return render_markdown(report, links=links)
 
 
 def _log_details(report: GateReport | GateFailure, write: Callable[[str], object]) -> None:

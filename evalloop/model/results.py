@@ -92,6 +92,14 @@ class FixtureResult(_Model):
     input_tokens: int | None = Field(default=None, description="Input tokens over all runs.")
     output_tokens: int | None = Field(default=None, description="Output tokens over all runs.")
     cost_usd: float | None = Field(default=None, description="Cost over all runs, US dollars.")
+    owner_contact: str | None = Field(
+        default=None, description="How to reach the owner: its `contact` in the head revision's owners file.")
+    incident_path: str | None = Field(
+        default=None, description="The incident record naming the fixture (its `incident_id`, or listing it in "
+        "`fixture_ids`) in the head revision, relative to the evalloop root.")
+    base_status: ResultStatus | None = Field(
+        default=None, description="The same fixture against the merge-base's agent, for blocking failures and "
+        "added incident fixtures; null when it was not checked there.")
 
 
 ProtectionKind = Literal["removed", "excluded", "downgraded", "narrowed", "quarantined", "unprotected"]
@@ -143,6 +151,9 @@ class GateReport(_Model):
     shard: str | None = None
     started_at: str | None = Field(default=None, description="When the gate started (ISO 8601, UTC).")
     hostname: str | None = Field(default=None, description="The machine the gate ran on.")
+    repo_prefix: str | None = Field(
+        default=None, description="Where the evalloop root is in the git repository (\"\" at its top, else "
+        "\"sub/\"): the results' paths are relative to it.")
 
 
 def gating_failure(r: FixtureResult) -> bool:

@@ -24,6 +24,11 @@ from evalloop.text import clean
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~!#$])")
 # What may stand inside an inline code span unescaped: no backtick, `<`, `@`, `|` or newline.
 _PLAIN_CODE = re.compile(r"[A-Za-z0-9 _:./,=+-]{1,200}")
+# A shell command in a code span: also the quotes shlex.quote() adds and `&&`.
+_PLAIN_COMMAND = re.compile(r"[A-Za-z0-9 _:./,=+'\"&-]{1,300}")
+# An address in a code span: GitHub neither mentions nor links inside one, and a copied address
+# must not carry the zero-width space md() puts after every `@`.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # A link target we render as a link: a plain https URL (GitHub's own answers, the run's URL).
 _SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%!$&'*+,;=:@/?#-]*)?")
 
@@ -42,6 +47,19 @@ def code(text: Any) -> str:
     escaped text: only characters that mean nothing in a span and in the raw body go in one."""
     s = str(text)
     return f"`{s}`" if _PLAIN_CODE.fullmatch(s) else md(s)
+
+
+def command(text: str) -> str:
+    """A shell command (its untrusted words already shlex-quoted) as an inline code span when
+    nothing in it means anything in a span, a table or the raw body, else as escaped text."""
+    return f"`{text}`" if _PLAIN_COMMAND.fullmatch(text) else md(text, 1000)
+
+
+def contact(text: str, limit: int = 200) -> str:
+    """How to reach someone (a channel, an alias, an address): an address as a code span, so it
+    can be copied as it is; anything else as md() text, where an `@handle` mentions nobody."""
+    s = str(text).strip()
+    return f"`{s}`" if len(s) <= limit and _EMAIL.fullmatch(s) else md(s, limit)
 
 
 def md_code(text: str, limit: int = 2000) -> str:

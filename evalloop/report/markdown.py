@@ -1,11 +1,12 @@
 """The report as markdown: what a pull request shows, in its comment and job summary.
 
-The verdict and the protection changes come first, then the blocking failures, then
-the three questions (what changed, which behaviours it could affect, which fixtures
-protect them and why), then warnings, results reported only, and the passes. Every
-untrusted value goes through escape.md(), so nothing in a report can restyle it, link,
-mention, embed or forge the sticky comment's marker. Too long a report is rendered
-again with less detail (truncate.fit) until it fits.
+The verdict and the protection changes come first, then the blocking failures (an
+overview of each one's state on base, owner and reproducing command, the causes several
+share, then each in detail: report.failures), then the three questions (what changed,
+which behaviours it could affect, which fixtures protect them and why), then warnings,
+results reported only, and the passes. Every untrusted value goes through report.escape,
+so nothing in a report can restyle it, link, mention, embed or forge the sticky comment's
+marker. Too long a report is rendered again with less detail (truncate.fit) until it fits.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from evalloop.model.results import FixtureResult, GateReport, gating_failure
+from evalloop.model.results import GateReport, gating_failure
 from evalloop.report import truncate
 from evalloop.report.escape import md
-from evalloop.report.text import evidence_text, plural, protection_order, verdict_reason
+from evalloop.report.failures import Where, causes_section, failure_block, overview
+from evalloop.report.links import RepoLinks
+from evalloop.report.text import plural, protection_order, verdict_reason
 from evalloop.report.truncate import PROTECTION_HEADING
 
 _VERDICT_MARK = {"block": "❌ BLOCK", "warn": "⚠️ WARN", "pass": "✅ PASS"}
@@ -27,6 +30,8 @@ class Level:
     """How much of each part a rendering shows: counts of items, and the width of a cell."""
 
     violations: int
+    causes: int
+    overview: int  # rows of the blocking failures' overview table
     passes: int
     selected: int
     changed: int
@@ -37,19 +42,24 @@ class Level:
 
 # The least important parts go first: passes, changed keys, selection reasons, then detail.
 LEVELS = [
-    Level(violations=50, passes=10_000, selected=10_000, changed=10_000, keys=20, notes=1000, width=500),
-    Level(violations=20, passes=200, selected=500, changed=500, keys=5, notes=200, width=500),
-    Level(violations=10, passes=0, selected=100, changed=100, keys=0, notes=100, width=300),
-    Level(violations=5, passes=0, selected=20, changed=30, keys=0, notes=50, width=200),
-    Level(violations=2, passes=0, selected=0, changed=10, keys=0, notes=20, width=120),
+    Level(violations=50, causes=50, overview=10_000, passes=10_000, selected=10_000, changed=10_000, keys=20,
+          notes=1000, width=500),
+    Level(violations=20, causes=20, overview=1000, passes=200, selected=500, changed=500, keys=5, notes=200,
+          width=500),
+    Level(violations=10, causes=10, overview=300, passes=0, selected=100, changed=100, keys=0, notes=100, width=300),
+    Level(violations=5, causes=5, overview=100, passes=0, selected=20, changed=30, keys=0, notes=50, width=200),
+    Level(violations=2, causes=2, overview=30, passes=0, selected=0, changed=10, keys=0, notes=20, width=120),
 ]
 _CUT_NOTE = "\n\n_Report cut at GitHub's comment limit; the full report is in the job's artifacts._\n"
 
 
-def render_markdown(r: GateReport, limit: int = truncate.COMMENT_MARKDOWN_LIMIT) -> str:
+def render_markdown(r: GateReport, limit: int = truncate.COMMENT_MARKDOWN_LIMIT, *,
+                    links: RepoLinks | None = None) -> str:
     """The pull-request report in at most `limit` UTF-8 bytes, cut by dropping the least
-    important parts first. The verdict and the protection changes are never dropped."""
-    renderings: Iterator[str] = (_markdown(r, level) for level in LEVELS)
+    important parts first. The verdict and the protection changes are never dropped. With
+    `links` (where the repository is on GitHub) fixture files and incident records are links."""
+    where = Where.of(r, links)
+    renderings: Iterator[str] = (_markdown(r, level, where) for level in LEVELS)
     head = "\n".join(_head(r, LEVELS[-1])) + "\n"
     return truncate.fit(renderings, limit, head=head, note=_CUT_NOTE,
                         last_resort=lambda room: _protection_only(r, room))
@@ -105,37 +115,7 @@ def _head(r: GateReport, lv: Level, rows: bool = True) -> list[str]:
     return out
 
 
-def _failure_block(res: FixtureResult, max_violations: int) -> list[str]:
-    lines = [f"#### {md(res.id)} — {res.status}", ""]
-    facts = []
-    if res.owner:
-        facts.append(f"**owner** {md(res.owner)}")
-    if res.incident_id:
-        facts.append(f"**incident** {md(res.incident_id)}")
-    if res.path:
-        facts.append(f"**fixture** {md(res.path)}")
-    if res.quarantined:
-        facts.append("**quarantined**")
-    if facts:
-        lines.append(" · ".join(facts))
-    if res.reason:
-        lines.append(f"> {md(res.reason)}")
-    lines.append("")
-    if res.error:
-        lines.append(f"- **error**: {md(res.error)}")
-    shown = res.failures[:max_violations]
-    for v in shown:
-        ev = evidence_text(v)
-        lines.append(f"- **{md(v.kind)}**: {md(v.message)}" + (f" — {md(ev, 300)}" if ev else ""))
-    if len(res.failures) > len(shown):
-        lines.append(f"- … and {len(res.failures) - len(shown)} more violations (cut to fit)")
-    if res.reproduction:
-        lines.append(f"- reproduction: {md(res.reproduction.note)}")
-    lines.append("")
-    return lines
-
-
-def _markdown(r: GateReport, lv: Level) -> str:
+def _markdown(r: GateReport, lv: Level, where: Where) -> str:
     cuts: list[str] = []
     out = _head(r, lv)
     for n in r.notes[: lv.notes]:
@@ -152,8 +132,16 @@ def _markdown(r: GateReport, lv: Level) -> str:
     passes = [x for x in r.results if x.status == "pass"]
     if blocking:
         out += ["### Blocking failures", ""]
+        out += overview(blocking[: lv.overview], r, where, lv.width)
+        if len(blocking) > lv.overview:
+            out[-1:] = [f"| … {len(blocking) - lv.overview} more: each is below | | | |", ""]
+            cuts.append(f"{len(blocking) - lv.overview} rows of the failures' overview")
+        causes, left_out = causes_section(blocking, lv.causes)
+        out += causes
+        if left_out:
+            cuts.append(f"{left_out} shared causes")
         for x in blocking:
-            out += _failure_block(x, lv.violations)
+            out += failure_block(x, lv.violations, where)
 
     out += ["### 1. What changed", ""]
     if r.changed:
@@ -194,11 +182,11 @@ def _markdown(r: GateReport, lv: Level) -> str:
     if warnings:
         out += ["### Warnings", ""]
         for x in warnings:
-            out += _failure_block(x, lv.violations)
+            out += failure_block(x, lv.violations, where)
     if others:
         out += ["### Reported only", ""]
         for x in others:
-            out += _failure_block(x, lv.violations)
+            out += failure_block(x, lv.violations, where)
     if passes:
         out += [f"<details><summary>{len(passes)} passed</summary>", ""]
         if lv.passes:

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +28,10 @@ from evalloop.github.context import ActionsContext, PullRequest
 from evalloop.github.publish import COMMENT_MARKER, comment_body
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Selected, count, decide
 from evalloop.report.truncate import JOB_SUMMARY_LIMIT
-from tests.acceptance.test_action import PAYLOADS, TOKEN, pull_request_event, result, write_report
+from tests.acceptance.test_action import PAYLOADS, TOKEN, example_repo, pull_request_event, result, write_report
 from tests.support.action_runner import Expr, condition, interpolate, parse_commands, parse_file_command
 from tests.support.github_server import FakeGitHub
+from tests.unit.report.browser import decode_png, screenshot, to_html
 from tests.unit.report.reports import ATTACK, FIELDS, assert_inert
 
 
@@ -248,7 +254,8 @@ def _write(directory: Path, report: GateReport) -> Path:
 
 
 @pytest.mark.parametrize("field", ["gates: eval category", "gates: changed kind", "protection detail",
-                                   "protection owner", "result id", "note", "changed path"])
+                                   "protection owner", "result id", "note", "changed path", "owner contact",
+                                   "incident record path", "repository prefix"])
 def test_posted_comment_and_summary_carry_hostile_text_inert(gh: FakeGitHub, env: dict[str, str], tmp_path: Path,
                                                              field: str) -> None:
     report = _write(tmp_path / "out", FIELDS[field](ATTACK))
@@ -306,3 +313,45 @@ def test_unapproved_protection_changes_are_the_first_error_annotations(gh: FakeG
     assert "BLOCK: 2 protection changes need approval" in comment["body"]
     assert comment["body"].index("### Protection changes") < comment["body"].index("### 1. What changed")
     assert "### Protection changes" in summary
+
+
+# -- the comment as a reviewer sees it -------------------------------------------------------------
+
+
+def test_the_demos_blocking_comment_reads_well_in_a_browser(gh: FakeGitHub, env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """The worked example's approval bypass (the README demo's first pull request), gated for real,
+    published to the local GitHub, and the posted comment rendered as GitHub renders markdown and
+    shot by headless Chromium. EVALLOOP_SCREENSHOT_DIR keeps the page and the picture to look at."""
+    repo = example_repo(tmp_path / "repo")
+    report = tmp_path / "out" / "report.json"
+    report.parent.mkdir()
+    gated = subprocess.run([sys.executable, "-m", "evalloop", "gate", "--base", repo.base, "--head", repo.head,
+                            "--format", "json", "--json", str(report)],
+                           cwd=repo.path, capture_output=True, text=True, timeout=300)
+    assert gated.returncode == 1, gated.stderr
+    assert run(env, report)[0] == 1
+    [comment] = gh.comments.values()
+    page = tmp_path / "comment.html"
+    page.write_text(to_html(comment["body"]), encoding="utf-8")
+    html = page.read_text(encoding="utf-8")
+    blob = f"https://github.com/Codertocat/Hello-World/blob/{repo.head}/"
+    assert html.count("<table>") >= 3 and "<th>owner</th>" in html  # the failures' overview, changes, selection
+    assert "<code>evalloop run --select refund-approval-bypass-trajectory</code>" in html
+    assert f'<a href="{blob}fixtures/refund/refund-approval-bypass-trajectory.yaml">' in html
+    assert f'<a href="{blob}incidents/INC-2026-04-18-001.yaml">INC-2026-04-18-001</a>' in html
+    assert "🆕 newly failing: passes on base" in html and "#support-platform-oncall" in html
+    assert "<code>tool:draft_refund_request</code>" in html and "in <strong>2 fixtures</strong>" in html
+    # every link goes where we built it: the repository's files, the workflow run
+    for href in re.findall(r'href="([^"]*)"', html):
+        assert href.startswith((blob, "https://github.com/Codertocat/Hello-World/actions/runs/42")), href
+    png = tmp_path / "comment.png"
+    screenshot(page, png)
+    image = decode_png(png.read_bytes())
+    assert (image.width, image.height) == (1200, 2000)
+    assert image.colours > 50 and 0.02 < image.ink < 0.6, image  # text, tables and links: not a blank page
+    keep = os.environ.get("EVALLOOP_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for f in (page, png):
+            shutil.copy2(f, Path(keep) / f.name)
