@@ -180,7 +180,21 @@ def atomic_write(path: Path, text: str) -> None:
     system) and is created with mode 0o666 so the kernel applies the umask (and any default
     ACL), as for any file the user creates; tempfile.mkstemp would force 0600. A file being
     replaced keeps its own mode. On any error the temporary file goes and the old file stays.
+
+    A target that exists and is not a regular file (`--output /dev/null`, `/dev/stdout`, a FIFO)
+    is written to, never renamed over: replacing /dev/null with a file, as root, would break
+    every program on the machine.
     """
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(f"{path} is a directory")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):

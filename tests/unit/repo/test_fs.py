@@ -120,3 +120,19 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path) -> None:
         fs.atomic_write(p, "new \udc80\n")  # a lone surrogate cannot be encoded
     assert p.read_text() == "old\n"
     assert [x.name for x in tmp_path.iterdir()] == ["owners.yaml"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_atomic_write_writes_into_a_fifo_or_device_instead_of_replacing_it(tmp_path: Path) -> None:
+    # `--output /dev/null` as root must not turn the device into a file: the same path with a FIFO
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    fs.atomic_write(fifo, "report\n")
+    reader.join(timeout=30)
+    assert got == ["report\n"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the FIFO, not a regular file in its place
