@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 
@@ -26,6 +27,9 @@ from evalloop.repo.classify import Classifier
 from evalloop.repo.config import load_config
 from evalloop.repo.git import checkout, open_repo, prefix_of
 from evalloop.repo.identities import IdentityCache
+
+if TYPE_CHECKING:
+    from evalloop.gate.execute import Watcher
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,11 @@ def explain(opts: Options, fixture_id: str) -> str:
         return selection.explain(plan.selection, fixture_id)
 
 
-def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[FixtureResult], list[str]]:
+def _run(plan: _Plan, opts: Options, to_run: list[Selected], watcher: Watcher | None
+         ) -> tuple[list[FixtureResult], list[str]]:
     """Run head's fixtures (base versions in place of those with an unapproved protection change),
-    then apply quarantine and check incident reproduction."""
+    then apply quarantine and check incident reproduction. `watcher` hears of head's runs only:
+    the reproduction's runs on base are not the change's."""
     # imported here: the harness and the evaluator are not needed for --select-only or --explain
     from evalloop.gate.execute import run_selected
     from evalloop.gate.reproduction import reproduce
@@ -98,7 +104,7 @@ def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[Fixtu
     head_paths = [s.path for s in to_run if s.id not in versions]
     by_path = fixtures.load_at(plan.repo, plan.cs.head, plan.prefix, plan.head_config, head_paths)
     loaded = [versions[s.id].loaded if s.id in versions else by_path[s.path] for s in to_run]
-    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded)
+    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded, watcher)
     unapproved = {c.id for c in plan.protection.changes if not c.approved}
     notes = apply_quarantine(results, plan.head, plan.protection.base, opts.today, unapproved)
     notes += reproduce(plan.repo, plan.cs, plan.prefix, plan.head_root, plan.head_config, results,
@@ -106,8 +112,9 @@ def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[Fixtu
     return results, notes
 
 
-def gate(opts: Options) -> GateReport:
-    """The gate report of `opts.base`...`opts.head`, with its verdict."""
+def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
+    """The gate report of `opts.base`...`opts.head`, with its verdict; `watcher` hears of each
+    fixture run for it as it is decided, with its runs (`evalloop.gate.execute.execute`)."""
     started_at, hostname = started_now()
     with _plan(opts) as plan:
         sel = plan.selection
@@ -119,7 +126,13 @@ def gate(opts: Options) -> GateReport:
         if opts.select_only:
             notes.append("selection only (--select-only): nothing was run, no verdict")
         else:
-            ran, run_notes = _run(plan, opts, to_run)
+            if watcher is not None and results:
+                from evalloop.gate.execute import FixtureOutcome
+
+                watcher.planned(len(results))
+                for broken in results:
+                    watcher.finished(FixtureOutcome(broken))
+            ran, run_notes = _run(plan, opts, to_run, watcher)
             results += ran
             notes += run_notes
     if not opts.select_only:
