@@ -177,9 +177,19 @@ _FORMATS = click.Choice(["text", "json", "markdown", "junit"])
               help="A label of the pull request (repeatable). Also read: EVALLOOP_PR_LABELS (one per line) and, in "
               "GitHub Actions, the pull_request event's labels. A label listed in the base config's "
               "protection.approval_labels approves the protection changes.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also print each run's trajectory: spans in order with their arguments and status, "
+              "the output, time, tokens and cost.")
+@click.option("--save-runs", "save_runs", type=click.Path(path_type=Path, file_okay=False), default=None,
+              metavar="DIR", help="Write each run as evalloop run JSON to DIR/<fixture-id>.run<N>.json, "
+              "for `evalloop check FIXTURE FILE`.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour and, on a terminal, a live display of the fixtures as they finish; auto honours "
+              "NO_COLOR.")
 def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
          jobs: int, shard_spec: str | None, explain_id: str | None, select_only: bool,
-         today: dt.datetime | None, labels: tuple[str, ...]) -> None:
+         today: dt.datetime | None, labels: tuple[str, ...], verbose: bool, save_runs: Path | None,
+         color: str) -> None:
     """The release gate: diff BASE...HEAD (from their merge-base, as a pull request does), classify
     each changed artifact, select the fixtures that protect the behaviours it can affect, run them
     through the agent harness and decide.
@@ -189,13 +199,23 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
     (docs/protection.md), and its base version runs against head's agent.
 
     Verdict: block if a blocking fixture fails, errors, is flaky (unless quarantined) or has no run;
-    warn if a warning fixture fails; pass otherwise. Exit 0 pass/warn, 1 block, 2 usage."""
+    warn if a warning fixture fails; pass otherwise. Exit 0 pass/warn, 1 block, 2 usage.
+
+    \b
+    Examples:
+      evalloop gate --base origin/main                  # the pull request's gate
+      evalloop gate --base origin/main --select-only    # what would run, and why
+      evalloop gate --base origin/main --explain refund-approval-bypass-regression
+      evalloop gate --base origin/main --verbose        # and what the agent did, span by span
+      evalloop gate --base origin/main --save-runs runs/ && \\
+        evalloop check fixtures/refund.yaml runs/refund.run1.json
+      evalloop gate --base origin/main --shard 1/4 --json shard1.json"""
     from evalloop.commands import gate as cmd
 
     sys.exit(cmd.gate(base=base, head=head, config_path=config_path, fmt=fmt, output=output,
                       json_path=json_path, jobs=jobs, shard_spec=shard_spec, explain_id=explain_id,
                       select_only=select_only, today=today.date() if today else None,
-                      labels=list(labels)))
+                      labels=list(labels), verbose=verbose, save_runs=save_runs, color=color))
 
 
 @cli.command()
@@ -258,15 +278,34 @@ def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int |
               help="Write the report (in --format) here; the table still goes to stdout.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Config file (default: evalloop.yaml at the repository root).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also print each run's trajectory: spans in order with their arguments and status, "
+              "the output, time, tokens and cost.")
+@click.option("--save-runs", "save_runs", type=click.Path(path_type=Path, file_okay=False), default=None,
+              metavar="DIR", help="Write each run as evalloop run JSON to DIR/<fixture-id>.run<N>.json, "
+              "for `evalloop check FIXTURE FILE`.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour and, on a terminal, a live display of the fixtures as they finish; auto honours "
+              "NO_COLOR.")
 def run_command(select: tuple[str, ...], jobs: int, fmt: str, output: Path | None,
-                config_path: Path | None) -> None:
+                config_path: Path | None, verbose: bool, save_runs: Path | None, color: str) -> None:
     """Run fixtures through the agent adapter (evalloop.yaml `agent:`) against the mocked
     toolbox, judge each trajectory and print the verdict: block, warn or pass.
 
-    Exit 0 on pass or warn, 1 on block, 2 on usage errors."""
+    Exit 0 on pass or warn, 1 on block, 2 on usage errors.
+
+    \b
+    Examples:
+      evalloop run                                   # every fixture, one run at a time
+      evalloop run -j 4 --select severity:blocking   # the blocking ones, four at a time
+      evalloop run --select 'refund-* and not incident:*' --verbose
+      evalloop run --save-runs runs/ && \\
+        evalloop check fixtures/refund.yaml runs/refund.run1.json
+      evalloop run --format junit --output report.xml"""
     from evalloop.commands import run as cmd
 
-    sys.exit(cmd.run(select=select, jobs=jobs, fmt=fmt, output=output, config_path=config_path))
+    sys.exit(cmd.run(select=select, jobs=jobs, fmt=fmt, output=output, config_path=config_path,
+                     verbose=verbose, save_runs=save_runs, color=color))
 
 
 @cli.group("fixtures")

@@ -17,6 +17,7 @@ from evalloop.model.results import GateReport
 from evalloop.repo.config import find_root
 from evalloop.repo.fs import atomic_write
 from evalloop.report.formats import RENDERERS
+from evalloop.report.progress import Terminal, live_progress
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:
@@ -33,7 +34,8 @@ def parse_shard(spec: str | None) -> tuple[int, int] | None:
 
 def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Path | None,
          json_path: Path | None, jobs: int, shard_spec: str | None, explain_id: str | None,
-         select_only: bool, today: dt.date | None, labels: list[str] | None = None) -> int:
+         select_only: bool, today: dt.date | None, labels: list[str] | None = None,
+         verbose: bool = False, save_runs: Path | None = None, color: str = "auto") -> int:
     shard = parse_shard(shard_spec)
     opts = gating.Options(
         root=find_root(config_path.parent if config_path else Path.cwd()), config_path=config_path,
@@ -42,15 +44,31 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     if explain_id is not None:
         print(gating.explain(opts, explain_id))
         return 0
-    report = gating.gate(opts)
-    emit(report, fmt, output, json_path)
+    from evalloop.commands.run import save, show_trajectories
+    from evalloop.gate.execute import Recorder
+
+    terminal = Terminal.detect(color)
+    with live_progress(terminal, "evalloop gate") as progress:
+        recorder = Recorder(progress)
+        report = gating.gate(opts, recorder)
+    outcomes = recorder.in_order(report.results)
+    if verbose:  # stdout has the text report, or nothing when the report goes to --output
+        show_trajectories(outcomes, terminal if fmt == "text" or output is not None else None, color)
+    emit(report, fmt, output, json_path, terminal)
+    if save_runs is not None:
+        save(outcomes, save_runs)
     return 1 if report.verdict == "block" else 0
 
 
-def emit(report: GateReport, fmt: str, output: Path | None, json_path: Path | None) -> None:
+def emit(report: GateReport, fmt: str, output: Path | None, json_path: Path | None,
+         terminal: Terminal | None = None) -> None:
+    """The report in `fmt` to `output` or stdout (a text report coloured as `terminal` allows),
+    and the JSON report to `json_path`."""
     text = RENDERERS[fmt](report)
     if output is not None:
         atomic_write(output, text)
+    elif fmt == "text" and terminal is not None:
+        terminal.write(text)
     else:
         sys.stdout.write(text)
     if json_path is not None:

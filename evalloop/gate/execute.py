@@ -11,13 +11,15 @@ the run (`unknown_tool`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -45,7 +47,68 @@ class _Outcome:
     passed: bool = False
     error: str | None = None
     failures: list[dict[str, Any]] | None = None
-    run: Run | None = None  # what the agent did, for the result's time, tokens and cost
+    run: Run | None = None  # what the agent did: the result's time, tokens and cost, the trajectory shown
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One run of a fixture as it was judged: its number (from 1), what the agent did (None when
+    the harness could not finish the run or the fixture could not be judged), whether it passed,
+    why it has no verdict, and the violations of a failing run (`Violation.to_dict()` form)."""
+
+    number: int
+    run: Run | None
+    passed: bool
+    error: str | None = None
+    failures: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class FixtureOutcome:
+    """A fixture's result with the runs it was decided on. The runs stay here, out of
+    `FixtureResult`: the JSON report carries the verdicts, and a run can be megabytes."""
+
+    result: FixtureResult
+    runs: tuple[RunOutcome, ...] = ()
+
+
+class Watcher(Protocol):
+    """Told of the batch as it goes (a live display, a collector). Calls never overlap."""
+
+    def planned(self, count: int) -> None:
+        """`count` more fixtures are to be run."""
+
+    def finished(self, outcome: FixtureOutcome) -> None:
+        """A fixture is decided: every one of its runs is judged."""
+
+
+class Recorder:
+    """A `Watcher` that keeps every outcome it hears of, and passes each on to `then`: how a
+    command that gets only results back (the gate's report) keeps the runs behind them."""
+
+    def __init__(self, then: Watcher | None = None) -> None:
+        self.outcomes: list[FixtureOutcome] = []
+        self.then = then
+
+    def planned(self, count: int) -> None:
+        if self.then is not None:
+            self.then.planned(count)
+
+    def finished(self, outcome: FixtureOutcome) -> None:
+        self.outcomes.append(outcome)
+        if self.then is not None:
+            self.then.finished(outcome)
+
+    def in_order(self, results: Sequence[FixtureResult]) -> list[FixtureOutcome]:
+        """The outcomes in the order of `results` (a report's), each with its result as there
+        (quarantined, reproduced); results with no outcome are left out."""
+        by_id = {o.result.id: o for o in self.outcomes}
+        return [dataclasses.replace(by_id[r.id], result=r) for r in results if r.id in by_id]
+
+
+def _outcome(result: FixtureResult, outcomes: Sequence[_Outcome] = ()) -> FixtureOutcome:
+    return FixtureOutcome(result, tuple(RunOutcome(n, o.run, o.passed, o.error, tuple(o.failures or ()))
+                                        for n, o in enumerate(outcomes, 1)))
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -129,108 +192,159 @@ def _unknown_tools(session: Session, run: Run) -> list[Violation]:
     return out
 
 
-def _done(outcome: _Outcome) -> Future[_Outcome]:
-    future: Future[_Outcome] = Future()
-    future.set_result(outcome)
-    return future
-
-
 @dataclass
 class _Pending:
     """One fixture of the batch as it goes: what loading gave, why it cannot be judged (then
-    it does not run), its evaluator, and each run's judging by run number."""
+    it does not run), its evaluator, the judging of each run handed to the judge thread, each
+    run's outcome by run number as it comes in, and once every run is in, the fixture's outcome."""
 
     loaded: LoadedFixture | FixtureResult | None = None
     unjudgeable: str | None = None
     evaluator: Evaluator | None = None
-    judged: dict[int, Future[_Outcome]] = field(default_factory=dict)
+    judging: list[Future[None]] = field(default_factory=list)
+    outcomes: dict[int, _Outcome] = field(default_factory=dict)
+    decided: FixtureOutcome | None = None
 
-    def result(self, config: Config) -> FixtureResult:
+    def decide(self, config: Config) -> FixtureOutcome | None:
+        """The outcome once every run is in (None before); computed once."""
         loaded = self.loaded
         assert loaded is not None, "the batch prepares every fixture"
-        if isinstance(loaded, FixtureResult):
-            return loaded
-        if self.unjudgeable is not None:
-            return _result(config, loaded, [_Outcome(error=self.unjudgeable)] * loaded.fixture.runs)
-        return _result(config, loaded, [self.judged[n].result() for n in range(1, loaded.fixture.runs + 1)])
+        if self.decided is None:
+            if isinstance(loaded, FixtureResult):
+                self.decided = _outcome(loaded)
+            elif self.unjudgeable is not None:
+                outcomes = [_Outcome(error=self.unjudgeable)] * loaded.fixture.runs
+                self.decided = _outcome(_result(config, loaded, outcomes), outcomes)
+            elif len(self.outcomes) == loaded.fixture.runs:
+                outcomes = [self.outcomes[n] for n in range(1, loaded.fixture.runs + 1)]
+                self.decided = _outcome(_result(config, loaded, outcomes), outcomes)
+        return self.decided
 
 
 def _run_and_judge(root: Path, config: Config, session: Session, fixtures: Sequence[FixtureSource | LoadedFixture],
-                   jobs: int) -> list[FixtureResult]:
+                   jobs: int, watcher: Watcher | None) -> list[FixtureOutcome]:
     pending = [_Pending() for _ in fixtures]
+    lock = threading.Lock()  # runs finish in the workers and the judge thread at once
+
+    def settle(i: int, run_number: int | None = None, outcome: _Outcome | None = None) -> None:
+        """Record a judged run (or a fixture that will not run); tell the watcher of the
+        fixture once its last run is in."""
+        with lock:
+            p = pending[i]
+            if run_number is not None and outcome is not None:
+                p.outcomes[run_number] = outcome
+            if p.decided is not None:
+                return
+            decided = p.decide(config)
+            if decided is not None and watcher is not None:
+                watcher.finished(decided)
 
     def prepare(i: int) -> Fixture | None:
         item, p = fixtures[i], pending[i]
         p.loaded = item if isinstance(item, LoadedFixture) else load_fixture_file(root, config, item)
         if isinstance(p.loaded, FixtureResult):
+            settle(i)
             return None
         try:
             p.evaluator = compile_fixture(p.loaded.fixture)
         except EvalloopError as exc:  # an expectation that cannot be evaluated: do not run at all
             p.unjudgeable = f"cannot evaluate: {exc.message}"
+            settle(i)
             return None
         return p.loaded.fixture
+
+    def judge(i: int, run_number: int, run: Run) -> None:
+        evaluator = pending[i].evaluator
+        assert evaluator is not None
+        settle(i, run_number, _judge(session, evaluator, run))
 
     def done(i: int, run_number: int, ran: Run | HarnessError) -> None:
         p = pending[i]
         if isinstance(ran, HarnessError):
-            p.judged[run_number] = _done(_Outcome(error=ran.reason))
+            settle(i, run_number, _Outcome(error=ran.reason))
         else:
-            assert p.evaluator is not None
-            p.judged[run_number] = judges.submit(_judge, session, p.evaluator, ran)
+            p.judging.append(judges.submit(judge, i, run_number, ran))
 
+    if watcher is not None:
+        watcher.planned(len(fixtures))
     # one judge thread is enough (judging is CPU work under one interpreter lock); it judges
     # runs while the batch's workers go on with the next ones
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalloop-judge") as judges:
         run_batch(session, range(len(fixtures)), prepare, done, jobs=jobs)
-        return [p.result(config) for p in pending]
+        for p in pending:
+            for future in p.judging:
+                future.result()  # a judge that raised ends the batch, as a worker that raised does
+    decided = [p.decide(config) for p in pending]
+    assert all(d is not None for d in decided), "every run of every fixture is judged"
+    return [d for d in decided if d is not None]
 
 
 def _unrunnable(root: Path, config: Config, fixtures: Sequence[FixtureSource | LoadedFixture],
-                problem: str) -> list[FixtureResult]:
+                problem: str, watcher: Watcher | None) -> list[FixtureOutcome]:
     """Without an agent to run them, each fixture is an error (with its own id, owner and severity)."""
-    results = []
+    if watcher is not None:
+        watcher.planned(len(fixtures))
+    out = []
     for item in fixtures:
         lf = item if isinstance(item, LoadedFixture) else load_fixture_file(root, config, item)
-        results.append(lf if isinstance(lf, FixtureResult) else _result(config, lf, [_Outcome(error=problem)]))
-    return results
+        out.append(_outcome(lf) if isinstance(lf, FixtureResult) else
+                   _outcome(_result(config, lf, [_Outcome(error=problem)]), [_Outcome(error=problem)]))
+        if watcher is not None:
+            watcher.finished(out[-1])
+    return out
 
 
-def run_fixtures(root: Path, config: Config, fixtures: Sequence[FixtureSource | LoadedFixture], *,
-                 jobs: int = 1, agent: AgentConfig | None = None) -> list[FixtureResult]:
-    """Run and judge fixtures, `jobs` runs at a time; one result per fixture, in the given order.
+def execute(root: Path, config: Config, fixtures: Sequence[FixtureSource | LoadedFixture], *,
+            jobs: int = 1, agent: AgentConfig | None = None, watcher: Watcher | None = None) -> list[FixtureOutcome]:
+    """Run and judge fixtures, `jobs` runs at a time; one outcome per fixture, in the given order,
+    each with the runs it was decided on.
 
     `fixtures` are loaded fixtures or fixture files (relative to `root` or
     absolute). Everything about the agent comes from `root` and `agent` (default:
     `config.agent`): to run against another checkout, pass its root and its
     config. A fixture with `runs: n` runs n times (see `_result` for k-of-n).
+    `watcher` hears of each fixture as soon as it is decided, in the order they finish.
     """
     agent = agent or config.agent
     if agent is None:
         return _unrunnable(root, config, fixtures,
-                           "no agent configured: add `agent:` (entrypoint or command) to evalloop.yaml")
+                           "no agent configured: add `agent:` (entrypoint or command) to evalloop.yaml", watcher)
     try:
         session = Session(root, agent, parallel=jobs)
     except EvalloopError as exc:
-        return _unrunnable(root, config, fixtures, f"cannot set up the agent: {exc}")
+        return _unrunnable(root, config, fixtures, f"cannot set up the agent: {exc}", watcher)
     with session:
-        return _run_and_judge(root, config, session, fixtures, jobs)
+        return _run_and_judge(root, config, session, fixtures, jobs, watcher)
 
 
-def run_selected(root: Path, config: Config, selected: list[Selected],
-                 jobs: int, loaded: Sequence[LoadedFixture | str] | None = None) -> list[FixtureResult]:
+def run_fixtures(root: Path, config: Config, fixtures: Sequence[FixtureSource | LoadedFixture], *,
+                 jobs: int = 1, agent: AgentConfig | None = None) -> list[FixtureResult]:
+    """The results of `execute`, without the runs."""
+    return [o.result for o in execute(root, config, fixtures, jobs=jobs, agent=agent)]
+
+
+def run_selected(root: Path, config: Config, selected: list[Selected], jobs: int,
+                 loaded: Sequence[LoadedFixture | str] | None = None, watcher: Watcher | None = None
+                 ) -> list[FixtureResult]:
     """Run the selected fixtures through the agent harness; no agent is an error each.
 
     `loaded` (one per selected fixture: a LoadedFixture, or why it could not be loaded) gives
-    the fixtures as the revision's objects have them; without it the files under `root` are read."""
+    the fixtures as the revision's objects have them; without it the files under `root` are read.
+    `watcher` hears of each fixture as it is decided (see `execute`)."""
     if not selected:
         return []
     if loaded is None:
-        return run_fixtures(root, config, [s.path for s in selected], jobs=jobs)
+        return [o.result for o in execute(root, config, [s.path for s in selected], jobs=jobs, watcher=watcher)]
     errors = [FixtureResult(id=s.id, severity=s.severity, status="error", path=s.path,
                             error=f"fixture unreadable: {lf}") for s, lf in zip(selected, loaded, strict=True)
               if isinstance(lf, str)]
-    return errors + run_fixtures(root, config, [lf for lf in loaded if not isinstance(lf, str)], jobs=jobs)
+    if watcher is not None and errors:
+        watcher.planned(len(errors))
+        for error in errors:
+            watcher.finished(_outcome(error))
+    ran = execute(root, config, [lf for lf in loaded if not isinstance(lf, str)], jobs=jobs, watcher=watcher)
+    return errors + [o.result for o in ran]
 
 
-__all__ = ["LoadedFixture", "load_fixture_file", "run_fixtures", "run_selected"]
+__all__ = ["FixtureOutcome", "LoadedFixture", "Recorder", "RunOutcome", "Watcher", "execute", "load_fixture_file",
+           "run_fixtures", "run_selected"]

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 
@@ -28,6 +29,9 @@ from evalloop.repo.classify import Classifier
 from evalloop.repo.config import load_config
 from evalloop.repo.git import checkout, open_repo, prefix_of
 from evalloop.repo.identities import IdentityCache
+
+if TYPE_CHECKING:
+    from evalloop.gate.execute import Watcher
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,12 @@ def explain(opts: Options, fixture_id: str) -> str:
         return selection.explain(plan.selection, fixture_id)
 
 
-def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[FixtureResult], list[str]]:
+def _run(plan: _Plan, opts: Options, to_run: list[Selected], watcher: Watcher | None
+         ) -> tuple[list[FixtureResult], list[str]]:
     """Run head's fixtures (base versions in place of those with an unapproved protection change),
     then apply quarantine, check incident reproduction and run the blocking failures on base, and
-    note how to reach each failure's owner and its incident record."""
+    note how to reach each failure's owner and its incident record. `watcher` hears of head's runs
+    only: the runs on base are not the change's."""
     # imported here: the harness and the evaluator are not needed for --select-only or --explain
     from evalloop.gate.execute import run_selected
     from evalloop.gate.reproduction import reproduce
@@ -101,7 +107,7 @@ def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[Fixtu
     head_paths = [s.path for s in to_run if s.id not in versions]
     by_path = fixtures.load_at(plan.repo, plan.cs.head, plan.prefix, plan.head_config, head_paths)
     loaded = [versions[s.id].loaded if s.id in versions else by_path[s.path] for s in to_run]
-    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded)
+    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded, watcher)
     unapproved = {c.id for c in plan.protection.changes if not c.approved}
     notes = apply_quarantine(results, plan.head, plan.protection.base, opts.today, unapproved)
     # the blocking failures run on base too, as they ran here (a base version stays the base's)
@@ -111,8 +117,9 @@ def _run(plan: _Plan, opts: Options, to_run: list[Selected]) -> tuple[list[Fixtu
     return follow_up(results, plan.repo, plan.cs.head, plan.prefix, plan.head_config), notes
 
 
-def gate(opts: Options) -> GateReport:
-    """The gate report of `opts.base`...`opts.head`, with its verdict."""
+def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
+    """The gate report of `opts.base`...`opts.head`, with its verdict; `watcher` hears of each
+    fixture run for it as it is decided, with its runs (`evalloop.gate.execute.execute`)."""
     started_at, hostname = started_now()
     with _plan(opts) as plan:
         sel = plan.selection
@@ -124,7 +131,13 @@ def gate(opts: Options) -> GateReport:
         if opts.select_only:
             notes.append("selection only (--select-only): nothing was run, no verdict")
         else:
-            ran, run_notes = _run(plan, opts, to_run)
+            if watcher is not None and results:
+                from evalloop.gate.execute import FixtureOutcome
+
+                watcher.planned(len(results))
+                for broken in results:
+                    watcher.finished(FixtureOutcome(broken))
+            ran, run_notes = _run(plan, opts, to_run, watcher)
             results += ran
             notes += run_notes
     if not opts.select_only:

@@ -1,10 +1,11 @@
-"""`evalloop run`'s table: one line per fixture, the failures with their evidence, the verdict
-and the rules that decide it (`evalloop.model.results.decide`)."""
+"""`evalloop run`'s table: one line per fixture with its time, tokens and cost, their totals, the
+failures with their evidence, the verdict and the rules that decide it
+(`evalloop.model.results.decide`)."""
 
 from __future__ import annotations
 
 from evalloop.model.results import FixtureResult, count, decide, gating_failure
-from evalloop.report.text import evidence_text
+from evalloop.report.text import Usage, evidence_text, usage_cells
 from evalloop.text import clean
 
 RULES = (
@@ -15,12 +16,16 @@ RULES = (
 
 
 def format_table(results: list[FixtureResult], elapsed: float, jobs: int) -> str:
-    """One line per fixture, then the failures with their evidence, then the verdict and why."""
-    width = max([len("FIXTURE"), *(len(r.id) for r in results)])
-    lines = [f"{'STATUS':7} {'SEVERITY':11} {'RUNS':5} {'FIXTURE':{width}}  OWNER"]
-    for r in results:
+    """One line per fixture and the totals, then the failures with their evidence, then the
+    verdict and why."""
+    ids = [clean(r.id) for r in results]
+    width = max([len("FIXTURE"), *(len(i) for i in ids)])
+    header, *usage, totals = usage_cells([*(Usage.of(r) for r in results), Usage.total(results)])
+    lines = [f"{'STATUS':7} {'SEVERITY':11} {'RUNS':5} {'FIXTURE':{width}}  {header}  OWNER"]
+    for r, ident, cells in zip(results, ids, usage, strict=True):
         runs = f"{r.passes}/{r.runs}" if r.runs else "-"
-        lines.append(f"{r.status.upper():7} {r.severity:11} {runs:5} {clean(r.id):{width}}  {clean(r.owner or '-')}")
+        lines.append(f"{r.status.upper():7} {r.severity:11} {runs:5} {ident:{width}}  {cells}  {clean(r.owner or '-')}")
+    lines.append(f"{'total':{7 + 1 + 11 + 1 + 5 + 1 + width}}  {totals}".rstrip())
     for r in results:
         if r.status == "pass":
             continue

@@ -7,12 +7,95 @@ protected them and why. Untrusted values go through evalloop.text.clean().
 
 from __future__ import annotations
 
-from evalloop.model.results import GateReport, ProtectionChange, Violation
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Violation
+from evalloop.model.run import describe
 from evalloop.text import clean
+
+USAGE_HEADERS = ("TIME", "TOKENS IN/OUT", "COST")
+_COST_PLACES = 8  # beyond a millionth of a cent no one is counting
 
 
 def plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
+
+
+class Usage(NamedTuple):
+    """What runs took: time, tokens and cost, each None when nothing recorded it."""
+
+    duration_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+    @classmethod
+    def of(cls, r: FixtureResult) -> Usage:
+        return cls(r.duration_ms, r.input_tokens, r.output_tokens, r.cost_usd)
+
+    @classmethod
+    def total(cls, results: Sequence[FixtureResult]) -> Usage:
+        """Summed over the results that recorded each; None where none did."""
+        def add(values: list[float | None]) -> float | None:
+            given = [v for v in values if v is not None and math.isfinite(v)]
+            return sum(given) if given else None
+
+        def count(values: list[int | None]) -> int | None:
+            given = [v for v in values if v is not None]
+            return sum(given) if given else None
+
+        return cls(add([r.duration_ms for r in results]), count([r.input_tokens for r in results]),
+                   count([r.output_tokens for r in results]), add([r.cost_usd for r in results]))
+
+    def cells(self) -> tuple[str, str, str]:
+        """The TIME, TOKENS IN/OUT and COST cells; `-` for what was not recorded."""
+        tokens = "-" if self.input_tokens is None and self.output_tokens is None else \
+            f"{count_text(self.input_tokens)}/{count_text(self.output_tokens)}"
+        return duration_text(self.duration_ms), tokens, cost_text(self.cost_usd)
+
+
+def duration_text(ms: float | None) -> str:
+    if ms is None or not math.isfinite(ms):
+        return "-"
+    # the unit is chosen on the value as shown: 999.6 ms is "1.0 s", not "1000 ms"
+    if abs(round(ms)) < 1000:
+        return f"{ms:.0f} ms"
+    if abs(round(ms / 1000, 1)) < 60:
+        return f"{ms / 1000:.1f} s"
+    seconds = round(ms / 1000)
+    return f"{seconds // 60} min {seconds % 60} s"
+
+
+def count_text(n: int | None) -> str:
+    if n is None:
+        return "-"
+    # a count recorded as a number thousands of digits long cannot be shown in digits
+    return describe(n) if n.bit_length() > 200 else f"{n:,}"
+
+
+def cost_text(usd: float | None) -> str:
+    """Dollars: to the cent from a dollar up; below, to four places, or to two significant digits
+    when that shows nothing (a model call costs fractions of a cent: "$0.0000" reads as free)."""
+    if usd is None or not math.isfinite(usd):
+        return "-"
+    if usd == 0:
+        return "$0"
+    sign, usd = ("-", -usd) if usd < 0 else ("", usd)  # a source's nonsense is shown, not hidden
+    if usd >= 1:
+        return f"{sign}${usd:,.2f}"
+    places = min(_COST_PLACES, max(4, 1 - math.floor(math.log10(usd))))
+    if round(usd, places) == 0:
+        return f"{'>-' if sign else '<'}${10 ** -_COST_PLACES:.{_COST_PLACES}f}"
+    return f"{sign}${usd:.{places}f}"
+
+
+def usage_cells(usages: Sequence[Usage]) -> list[str]:
+    """The TIME, TOKENS IN/OUT and COST header, then one line of those cells per usage, aligned."""
+    rows = [USAGE_HEADERS, *(u.cells() for u in usages)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(USAGE_HEADERS))]
+    return ["  ".join(f"{cell:{w}}" for cell, w in zip(row, widths, strict=True)) for row in rows]
 
 
 def verdict_reason(r: GateReport) -> str:
@@ -79,12 +162,28 @@ def render_text(r: GateReport) -> str:
     if not r.selected:
         out.append("  (none selected)")
     out.append("\nResults:")
-    for res in r.results:
-        mark = "PASS" if res.status == "pass" else res.status.upper()
-        q = " (quarantined)" if res.quarantined else ""
-        out.append(f"  {mark:7} {clean(res.id)} [{res.severity}]{q}"
-                   + (f" owner {clean(res.owner)}" if res.owner else "")
+    out += _results(r.results)
+    for n in r.notes:
+        out.append(f"note: {clean(n)}")
+    return "\n".join(out)
+
+
+def _results(results: list[FixtureResult]) -> list[str]:
+    """One line per result with its time, tokens and cost in columns, its failures under it;
+    then the totals."""
+    if not results:
+        return []
+    labels = [f"{'PASS' if res.status == 'pass' else res.status.upper():7} {clean(res.id)} [{res.severity}]"
+              + (" (quarantined)" if res.quarantined else "") for res in results]
+    total = f"total ({plural(len(results), 'fixture', 'fixtures')})"
+    width = max(len(label) for label in [*labels, total, "STATUS  FIXTURE [SEVERITY]"])
+    header, *usage, totals = usage_cells([*(Usage.of(res) for res in results), Usage.total(results)])
+    out = [f"  {'STATUS  FIXTURE [SEVERITY]':{width}}  {header}".rstrip()]
+    for res, label, cells in zip(results, labels, usage, strict=True):
+        out.append(f"  {label:{width}}  {cells}"
+                   + (f"  owner {clean(res.owner)}" if res.owner else "")
                    + (f" incident {clean(res.incident_id)}" if res.incident_id else ""))
+        out[-1] = out[-1].rstrip()
         if res.error:
             out.append(f"      error: {clean(res.error)}")
         for v in res.failures:
@@ -93,9 +192,8 @@ def render_text(r: GateReport) -> str:
             out.append(f"      - {clean(v.kind)}: {clean(v.message)}{detail}")
         if res.reproduction:
             out.append(f"      reproduction: {clean(res.reproduction.note)}")
-    for n in r.notes:
-        out.append(f"note: {clean(n)}")
-    return "\n".join(out)
+    out.append(f"  {total:{width}}  {totals}".rstrip())
+    return out
 
 
 def _counts_line(r: GateReport) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -147,3 +148,46 @@ def test_shards_merge_to_the_unsharded_verdict(chdir: Path) -> None:
     assert merged.exit_code == 0
     assert json.loads(merged.output)["counts"]["passed"] == 5
     assert invoke("merge", "s1.json").exit_code == 1
+
+
+def test_verbose_and_saved_runs_show_and_keep_every_run(flaky_repo: tuple[git.Repo, str], chdir: Path) -> None:
+    _, base = flaky_repo
+    out = invoke("gate", "--base", base, "--verbose", "--save-runs", "runs", "--today", "2026-06-01")
+    assert out.exit_code == 1
+    text = out.output
+    # the trajectories first, then the report as always
+    trajectories, report = text[:text.index("evalloop gate: BLOCK")], text[text.index("evalloop gate: BLOCK"):]
+    assert trajectories.startswith("Trajectories:\n\nFLAKY flaky (blocking, fixtures/flaky.yaml)\n")
+    sections = {s.split(" ")[1]: s for s in trajectories.split("\n\n")[1:] if s.startswith("FLAKY ")}
+    assert set(sections) == {"flaky", "money"}
+    for section in sections.values():
+        assert re.findall(r"  run (\d) of 2: (PASS|FAIL)", section) in (
+            [("1", "PASS"), ("2", "FAIL")], [("1", "FAIL"), ("2", "PASS")])  # the agent alternates
+        assert "(1 violation: stop_reason)" in section and section.count('    output: "hello"') == 2
+        assert re.search(r"\n    time \d+ ms, tokens in/out -, cost -\n", section)
+    assert "  STATUS  FIXTURE [SEVERITY]" in report and "  total (2 fixtures)" in report
+    assert "evalloop: saved 4 runs to runs" in text
+    # each saved run is judged again by check as the gate judged it
+    assert sorted(p.name for p in (chdir / "runs").iterdir()) == [
+        "flaky.run1.json", "flaky.run2.json", "money.run1.json", "money.run2.json"]
+    for fixture_id, section in sections.items():
+        for n in (1, 2):
+            passed = f"  run {n} of 2: PASS" in section
+            check = invoke("check", f"fixtures/{fixture_id}.yaml", f"runs/{fixture_id}.run{n}.json")
+            assert check.exit_code == (0 if passed else 1), check.output
+
+
+def test_gate_colour_and_help(flaky_repo: tuple[git.Repo, str]) -> None:
+    _, base = flaky_repo
+    plain = invoke("gate", "--base", base, "--today", "2026-06-01")
+    assert "\x1b" not in plain.output and plain.output.startswith("evalloop gate: BLOCK")
+    coloured = invoke("gate", "--base", base, "--today", "2026-06-01", "--color", "always").output
+    assert coloured.startswith("evalloop gate: \x1b[1;31mBLOCK") and "\n  \x1b[33mFLAKY\x1b[0m   flaky" in coloured
+    uncoloured = re.sub(r"\x1b\[[0-9;]*m", "", coloured)
+    assert "\x1b" not in uncoloured and uncoloured.startswith("evalloop gate: BLOCK: 2 blocking failures")
+    assert uncoloured.splitlines()[:12] == plain.output.splitlines()[:12]  # the same report, but for colour
+    json_report = invoke("gate", "--base", base, "--format", "json", "--color", "always")
+    assert json.loads(json_report.output)["verdict"] == "block"  # colour is for text: stdout stays JSON
+    helped = invoke("gate", "--help").output
+    assert "Examples:\n    evalloop gate --base origin/main  " in helped
+    assert "--color [auto|always|never]" in helped and "--save-runs DIR" in helped

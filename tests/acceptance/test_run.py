@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from evalloop.gate.execute import load_fixture_file
 from evalloop.gate.expressions import Subject, compile_select
 from evalloop.repo.config import load_config
 from evalloop.repo.fixtures import LoadedFixture
-from tests.support import PROJECT, run_evalloop, write
+from tests.support import PROJECT, invoke, run_evalloop, write
 
 EXAMPLE = PROJECT / "examples" / "refund-support"
 SEED_FIXTURES = {"incident-2026-04-18-refund-approval-bypass", "refund-approval-bypass-regression",
@@ -83,8 +86,10 @@ def test_example_repository_jobs_keep_the_order_and_junit_has_the_failures(examp
     four = run_evalloop("run", "--jobs", "4", "--format", "junit", "--output", "report.xml", cwd=example)
     assert one.returncode == four.returncode == 1
 
-    def stable(text: str) -> str:  # everything but the timing line
-        return re.sub(r"fixtures in [\d.]+s \(jobs \d+\)", "fixtures", text)
+    def stable(text: str) -> str:  # everything but the timings: the summary line's and each row's TIME
+        text = re.sub(r"fixtures in [\d.]+s \(jobs \d+\)", "fixtures", text)
+        text = re.sub(r"  (?:\d+ ms|[\d.]+ s|\d+ min \d+ s)(?=  )", "  TIME", text)
+        return re.sub(r" {2,}", "  ", text)  # the TIME column's width follows its values
 
     assert stable(one.stdout) == stable(four.stdout)
     suite = ET.parse(example / "report.xml").getroot()
@@ -150,3 +155,118 @@ def test_run_without_an_agent_is_a_usage_error(tmp_path: Path) -> None:
     write(tmp_path / "fixtures/a.yaml", "id: a\nowner: x\n")
     result = run_evalloop("run", cwd=tmp_path)
     assert result.returncode == 2 and "has no `agent:`" in result.stderr
+
+
+def fixture_files(example: Path) -> dict[str, Path]:
+    """Each fixture file of the example by its id."""
+    config = load_config(example)
+    out = {}
+    for path in sorted((example / "fixtures").iterdir()):
+        loaded = load_fixture_file(example, config, path)
+        assert isinstance(loaded, LoadedFixture)
+        out[loaded.fixture.id] = path
+    return out
+
+
+def test_saved_runs_are_judged_again_by_check_with_the_same_verdict(example: Path) -> None:
+    apply_bypass(example)  # five fixtures fail, two pass: both verdicts are saved and judged again
+    result = run_evalloop("run", "--jobs", "2", "--save-runs", "saved runs", "--format", "json", cwd=example)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)  # the saved runs are not in the report, nor in its stdout
+    assert "spans" not in result.stdout and "evalloop: saved 7 runs to saved runs" in result.stderr
+    statuses = {r["id"]: r["status"] for r in report["results"]}
+    assert sorted(statuses.values()) == ["fail"] * 5 + ["pass"] * 2
+    files = fixture_files(example)
+    assert sorted(p.name for p in (example / "saved runs").iterdir()) == sorted(f"{i}.run1.json" for i in files)
+    for ident, path in files.items():
+        check = run_evalloop("check", str(path), f"saved runs/{ident}.run1.json", cwd=example)
+        assert check.returncode == (0 if statuses[ident] == "pass" else 1), check.stdout + check.stderr
+        assert check.stdout.startswith(("PASS " if statuses[ident] == "pass" else "FAIL ") + ident)
+    # the violations are the ones the run found
+    check = run_evalloop("check", str(files["refund-approval-bypass-trajectory"]),
+                         "saved runs/refund-approval-bypass-trajectory.run1.json", "--format", "json", cwd=example)
+    kinds = sorted(v["kind"] for v in json.loads(check.stdout)["violations"])
+    failures = next(r["failures"] for r in report["results"] if r["id"] == "refund-approval-bypass-trajectory")
+    assert kinds == sorted(f["kind"] for f in failures)
+
+
+def test_verbose_shows_each_run_span_by_span_in_json(example: Path) -> None:
+    apply_bypass(example)
+    result = run_evalloop("run", "--verbose", "--select", "refund-approval-bypass-trajectory", cwd=example)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    trajectory = out[:out.index("STATUS  SEVERITY")]  # the trajectories come first, the table and verdict last
+    assert trajectory.startswith("Trajectories:\n\nFAIL refund-approval-bypass-trajectory (blocking, fixtures/")
+    assert "  run 1 of 1: FAIL (5 violations: forbidden_span, order, forbidden_tool, output_contains)" in trajectory
+    assert re.search(r'\n +1  (succeeded|failed) +tool +read_order +\{"order_id": "ord_redacted"\}\n', trajectory)
+    assert re.search(r"\n +\d+  succeeded tool +send_customer_email +\{.*\(\d+ characters\)\n", trajectory)
+    assert '    output: "Your refund' in trajectory and "    ended: stop_reason " in trajectory
+    assert re.search(r"\n    time \d+ ms, tokens in/out 177/\d+, cost \$0\.0000\d+\n", trajectory)
+    assert "None" not in trajectory and "{'" not in trajectory  # JSON, not Python reprs
+    assert "verdict: BLOCK" in out[out.index("STATUS  SEVERITY"):]
+    # with a machine-readable report on stdout, the trajectories go to stderr
+    json_out = run_evalloop("run", "-v", "--format", "json", "--select", "shipping-status-lookup", cwd=example)
+    assert json.loads(json_out.stdout)["verdict"] == "pass" and "PASS shipping-status-lookup (" in json_out.stderr
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_colour_is_asked_for_or_left_out(example: Path) -> None:
+    args = ("run", "--select", "shipping-status-lookup")
+    piped = run_evalloop(*args, cwd=example)
+    assert "\x1b" not in piped.stdout and "verdict: PASS" in piped.stdout
+    forced = run_evalloop(*args, "--color", "always", "--verbose", cwd=example, env={"NO_COLOR": "1"})
+    assert "\x1b[32mPASS" in forced.stdout and SGR.sub("", forced.stdout).count("PASS shipping-status-lookup") == 1
+    assert SGR.sub("", forced.stdout).replace("\x1b", "") == SGR.sub("", forced.stdout)  # colour, nothing else
+    never = run_evalloop(*args, "--color", "never", cwd=example, env={"FORCE_COLOR": "1"})
+    assert "\x1b" not in never.stdout
+
+
+def on_a_terminal(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the CLI with its stdout on a pseudo-terminal, as on a developer's screen (outside CI)."""
+    main, tty = os.openpty()
+    environ = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "FORCE_COLOR")}
+    environ |= {"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "evalloop", *args], cwd=cwd, stdout=tty,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=environ)
+    os.close(tty)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    return proc.wait(timeout=300), out.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_gets_a_live_display_and_colour_unless_no_color(example: Path) -> None:
+    code, out = on_a_terminal("run", "--jobs", "2", cwd=example)
+    assert code == 0
+    assert "evalloop run: " in out and "fixtures done" in out  # the live display
+    assert "\x1b[?25l" in out and SGR.search(out)  # drawn in place, in colour
+    assert re.search(r"\r\n\x1b\[32mPASS\x1b\[0m +blocking", out)  # the final table, coloured
+    assert "verdict: \x1b[1;32mPASS" in out
+    code, out = on_a_terminal("run", "--jobs", "2", cwd=example, env={"NO_COLOR": "1"})
+    assert code == 0 and "fixtures done" in out and "verdict: PASS" in out
+    assert not SGR.search(out)  # the display still moves, but nothing is coloured
+
+
+def test_help_has_examples() -> None:
+    out = invoke("run", "--help").output
+    assert "Examples:\n    evalloop run  " in out
+    assert ("evalloop run --save-runs runs/ && \\\n"
+            "      evalloop check fixtures/refund.yaml runs/refund.run1.json") in out
+    assert "--color [auto|always|never]" in out and "--verbose" in out and "--save-runs DIR" in out
+
+
+def test_runs_that_cannot_be_saved_are_an_error_after_the_report(example: Path) -> None:
+    write(example / "taken", "a file, not a folder\n")
+    result = run_evalloop("run", "--select", "shipping-status-lookup", "--save-runs", "taken/runs", cwd=example)
+    assert result.returncode == 2 and "verdict: PASS" in result.stdout
+    assert "--save-runs: cannot write the runs" in result.stderr and "Traceback" not in result.stderr

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from evalloop.gate.execute import run_fixtures
+from evalloop.gate.execute import FixtureOutcome, Recorder, execute, run_fixtures
 from evalloop.model.config import AgentConfig, Config
+from evalloop.model.results import FixtureResult
 from tests.support import write
 from tests.unit.harness.agents import (
     MODES,
@@ -105,3 +106,56 @@ def test_without_a_manifest_any_tool_name_is_allowed(tmp_path: Path) -> None:
     results = run_fixtures(root, Config(agent=agent), [fixture(input={"how": "unknown_tool"},
                                                               context={"tool_outputs": {"read_order": {}}})])
     assert results[0].status == "pass"
+
+
+class Watching:
+    """A watcher that checks what it is told as it is told."""
+
+    def __init__(self) -> None:
+        self.expected = 0
+        self.told: list[FixtureOutcome] = []
+
+    def planned(self, count: int) -> None:
+        self.expected += count
+
+    def finished(self, outcome: FixtureOutcome) -> None:
+        # told once per fixture, once every run of it is judged, never before it was planned
+        assert len(self.told) < self.expected
+        assert len(outcome.runs) == outcome.result.runs
+        self.told.append(outcome)
+
+
+def test_outcomes_carry_every_run_and_the_watcher_hears_of_each_fixture_once(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    config = Config(agent=python_agent())
+    want = {"output_must_contain": ["runs_seen=1"]}
+    fixtures = [fixture("flaky", config, runs=3, input={"how": "flaky", "clean": True}, context=ORDER, expected=want),
+                fixture("broken", config, runs=2, input={"how": "raise"}, context=ORDER),
+                "fixtures/unreadable.yaml"]
+    write(root / "fixtures/unreadable.yaml", "id: unreadable\nseverity: blocker\n")
+    watching = Watching()
+    watcher = Recorder(watching)  # a Recorder passes each outcome on
+    outcomes = execute(root, config, fixtures, jobs=3, watcher=watcher)
+    assert [o.result.id for o in outcomes] == ["flaky", "broken", "unreadable"]
+    assert watching.expected == 3
+    assert sorted(o.result.id for o in watching.told) == sorted(o.result.id for o in outcomes)
+    flaky, broken, unreadable = outcomes
+    assert [(r.number, r.passed, r.error) for r in flaky.runs] == [(1, True, None), (2, False, None), (3, True, None)]
+    assert all(r.run is not None and r.run.run_id == f"flaky#{r.number}" for r in flaky.runs)
+    assert flaky.runs[1].failures and flaky.runs[1].failures[0]["kind"] == "output_missing"
+    assert flaky.result.duration_ms == sum(r.run.latency_ms or 0 for r in flaky.runs if r.run)
+    assert [(r.run, r.passed) for r in broken.runs] == [(None, False), (None, False)]
+    assert all((r.error or "").startswith("the agent failed: RuntimeError") for r in broken.runs)
+    assert unreadable.runs == () and unreadable.result.status == "error"
+    # the runs stay beside the results: the JSON report has none of them
+    assert '"spans"' not in flaky.result.model_dump_json() and "flaky#1" not in flaky.result.model_dump_json()
+    assert watcher.in_order([broken.result, FixtureResult(id="x", severity="blocking", status="pass"),
+                             flaky.result]) == [broken, flaky]
+
+
+def test_without_an_agent_the_watcher_hears_of_the_errors(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    recorder = Recorder()
+    outcomes = execute(root, Config(), [fixture(), fixture("f2")], watcher=recorder)
+    assert [o.result.status for o in recorder.outcomes] == ["error", "error"] == [o.result.status for o in outcomes]
+    assert [(r.number, r.run) for r in outcomes[0].runs] == [(1, None)]

@@ -36,3 +36,25 @@ def test_hostile_text_in_any_field_is_cleaned_in_text(field: str) -> None:
     text = render_text(FIELDS[field](ATTACK))
     assert "\x1b" not in text and "\x07" not in text and "\x01" not in text
     assert not any(line.lstrip().startswith("# PASS") for line in text.splitlines())
+
+
+def test_results_have_time_tokens_and_cost_columns_and_totals() -> None:
+    [fail, ok] = gate_report().results
+    timed = fail.model_copy(update={"duration_ms": 1234.0, "input_tokens": 1200, "output_tokens": 35,
+                                    "cost_usd": 0.00123})
+    out = render_text(gate_report(results=[timed, ok, ok.model_copy(update={"id": "slow", "duration_ms": 80.0,
+                                                                          "quarantined": True})]))
+    lines = out[out.index("Results:"):].splitlines()
+    assert lines[1:5] == [
+        "  STATUS  FIXTURE [SEVERITY]            TIME   TOKENS IN/OUT  COST",
+        "  FAIL    guard [blocking]              1.2 s  1,200/35       $0.0012  owner support-platform incident INC-1",
+        "      - missing_span: no approval span (span 2; tool:draft_refund; expected x; actual y)",
+        "      reproduction: fails on both"]
+    assert lines[5:8] == ["  PASS    ok [warning]                  -      -              -",
+                          "  PASS    slow [warning] (quarantined)  80 ms  -              -",
+                          "  total (3 fixtures)                    1.3 s  1,200/35       $0.0012"]
+
+
+def test_no_results_no_columns() -> None:
+    out = render_text(gate_report(results=[], protection_changes=[]))
+    assert out[out.index("Results:"):].splitlines()[1:] == ["note: a note"]
