@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from pydantic import ValidationError
 from evalloop.errors import EvalloopError, UsageError
 from evalloop.evaluate.evaluator import compile_fixture
 from evalloop.evaluate.judgement import FixtureError, Judgement, Violation
+from evalloop.harness.manifest import ToolManifest
 from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
@@ -133,24 +133,32 @@ def _cannot_judge(tools: list[Unrecognised]) -> Violation:
 
 
 def judge(fixture: Fixture, run: Run, unrecognised: list[Unrecognised],
-          tool_schemas: Mapping[str, Any] | None = None) -> Judgement:
-    judgement = compile_fixture(fixture).evaluate(run, tool_schemas=tool_schemas)
-    tools = [u for u in unrecognised if u.kind == "tool"]
-    if tools and judges_tools(fixture):
-        return Judgement(judgement.fixture_id, False, [_cannot_judge(tools), *judgement.violations],
+          tools: tuple[ToolManifest | None, str | None] = (None, None)) -> Judgement:
+    """The run judged as the harness judges a replayed one: the fixture's expectations, the
+    manifest's argument schemas, and no call of a tool the manifest does not list."""
+    from evalloop.gate.execute import unknown_tools
+
+    manifest, manifest_name = tools
+    judgement = compile_fixture(fixture).evaluate(run, tool_schemas=manifest.schemas() if manifest else None)
+    unlisted = unknown_tools(manifest, manifest_name, run)
+    if unlisted:
+        judgement = Judgement(judgement.fixture_id, False, [*judgement.violations, *unlisted], judgement.run_id)
+    unseen = [u for u in unrecognised if u.kind == "tool"]
+    if unseen and judges_tools(fixture):
+        return Judgement(judgement.fixture_id, False, [_cannot_judge(unseen), *judgement.violations],
                          judgement.run_id)
     return judgement
 
 
-def manifest_schemas(fixture_path: Path) -> dict[str, dict[str, Any]] | None:
-    """The argument schemas of the tools the agent that runs the fixture may call: the manifest
-    of the evalloop.yaml nearest the fixture; None when it names none."""
+def agent_tools(fixture_path: Path) -> tuple[ToolManifest | None, str | None]:
+    """The tool manifest of the agent that runs the fixture (the evalloop.yaml nearest the
+    fixture) and its name as the config writes it; (None, None) when it names none."""
     from evalloop.harness.manifest import agent_manifest
     from evalloop.repo.config import find_root, load_config
 
     root = find_root(fixture_path.parent)
-    manifest = agent_manifest(root, load_config(root).agent)
-    return manifest.schemas() if manifest is not None else None
+    agent = load_config(root).agent
+    return agent_manifest(root, agent), agent.tools if agent else None
 
 
 def _mapping(trace_path: Path) -> tuple[tuple[str, str], ...]:
@@ -192,7 +200,7 @@ def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: st
     from evalloop.traces.load import load_runs_report
 
     fixture = load_fixture(fixture_path)
-    schemas = manifest_schemas(fixture_path)
+    tools = agent_tools(fixture_path)
     if not trace_path.is_file():
         raise UsageError("no such trace file", path=str(trace_path))
     runs, unrecognised = load_runs_report(trace_path, trace_format, _mapping(trace_path))
@@ -201,7 +209,7 @@ def check(fixture_path: Path, trace_path: Path, *, fmt: str = "text", run_id: st
     results = []
     for run in chosen:
         found = unrecognised.get(run.trace_id or "", []) if run.trace_id is not None else []
-        results.append((run, judge(fixture, run, found, schemas), found))
+        results.append((run, judge(fixture, run, found, tools), found))
     if len(results) == 1:
         _run, judgement, found = results[0]
         if fmt == "json":

@@ -28,6 +28,7 @@ from evalloop.evaluate.evaluator import Evaluator, compile_fixture
 from evalloop.evaluate.judgement import Violation
 from evalloop.harness.batch import run_batch
 from evalloop.harness.channel import HarnessError
+from evalloop.harness.manifest import ToolManifest
 from evalloop.harness.protocol import Session
 from evalloop.harness.toolbox import unknown_tool_calls
 from evalloop.model.config import AgentConfig, Config
@@ -173,22 +174,26 @@ def _judge(session: Session, evaluator: Evaluator, run: Run) -> _Outcome:
 
 
 def _unknown_tools(session: Session, run: Run) -> list[Violation]:
+    return unknown_tools(session.manifest, session.agent.tools, run)
+
+
+def unknown_tools(manifest: ToolManifest | None, manifest_name: str | None, run: Run) -> list[Violation]:
     """With a manifest, a call of a tool it does not list fails the run, whatever the fixture
     expects: the toolbox answered it with an error, but an agent reaching for a capability
     nobody reviewed (a typo, a hallucinated tool, a tool dropped from the manifest) must
-    not pass because it coped with the error."""
-    if session.manifest is None:
+    not pass because it coped with the error. `evalloop check` holds recorded runs to the same."""
+    if manifest is None:
         return []
-    listed = [t.name for t in session.manifest.tools]
+    listed = [t.name for t in manifest.tools]
     out = []
-    for calls in unknown_tool_calls(run.spans):
+    for calls in unknown_tool_calls(run.spans, set(listed)):
         first = calls.spans[0]
         times = f", {len(calls.spans)} calls in all" if len(calls.spans) > 1 else ""
         out.append(Violation(
-            "unknown_tool", f"tool {calls.name} is not in the tool manifest ({session.agent.tools}): called at "
+            "unknown_tool", f"tool {calls.name} is not in the tool manifest ({manifest_name}): called at "
             f"span {first} (tool call #{calls.positions[0]}){times}", expected=listed, actual=calls.name,
             span_index=first, ref=f"tool:{calls.name}", span_id=run.spans[first].span_id,
-            details={"manifest": session.agent.tools, "spans": calls.spans, "tool_calls": calls.positions}))
+            details={"manifest": manifest_name, "spans": calls.spans, "tool_calls": calls.positions}))
     return out
 
 

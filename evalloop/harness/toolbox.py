@@ -32,7 +32,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,11 +301,12 @@ class UnknownCall:
     positions: list[int]
 
 
-def unknown_tool_calls(spans: Sequence[Span]) -> list[UnknownCall]:
+def unknown_tool_calls(spans: Sequence[Span], listed: Collection[str] | None = None) -> list[UnknownCall]:
     """The run's calls of tools missing from the manifest, by tool in order of first call.
 
-    Read from the tool spans the toolbox itself wrote (the agent cannot record
-    tool spans), so the evidence is what the toolbox answered.
+    Read from the tool spans the toolbox itself wrote (the agent cannot record tool spans), so
+    the evidence is what the toolbox answered; with `listed` (the manifest's tool names), also
+    any tool span of a recorded run naming a tool outside it.
     """
     found: dict[str, UnknownCall] = {}
     position = 0
@@ -313,7 +314,8 @@ def unknown_tool_calls(spans: Sequence[Span]) -> list[UnknownCall]:
         if span.type != "tool":
             continue
         position += 1
-        if span.attributes.get("evalloop.error_kind") == UNKNOWN_TOOL:
+        unlisted = listed is not None and span.name not in listed
+        if unlisted or span.attributes.get("evalloop.error_kind") == UNKNOWN_TOOL:
             calls = found.setdefault(span.name, UnknownCall(span.name, [], []))
             calls.spans.append(i)
             calls.positions.append(position)

@@ -339,3 +339,17 @@ def test_tool_arguments_are_held_to_the_manifest_the_harness_uses(tmp_path: Path
     (root / "tools/refund.yaml").unlink()
     r = run_evalloop("check", str(fixture), str(trace(tmp_path, good, name="good.json")), cwd=tmp_path)
     assert r.returncode == 2 and r.stderr == "evalloop: error: tools/refund.yaml: tool manifest not found\n", r.stderr
+
+
+def test_a_recorded_call_of_a_tool_the_manifest_does_not_list_fails_check(tmp_path: Path) -> None:
+    # the harness fails such a run (unknown_tool); a saved or recorded one is held to the same
+    write(tmp_path / "evalloop.yaml", "version: 1\nagent: {entrypoint: 'a:run', tools: tools.yaml}\n")
+    write(tmp_path / "tools.yaml", "tools:\n  - {name: read_order}\n")
+    fixture = write(tmp_path / "fixtures/f.yaml", "id: f\ninput: {user_message: hi}\nexpected: {stop_reason: done}\n")
+    run = {"spans": [{"type": "tool", "name": "read_order", "args": {}},
+                     {"type": "tool", "name": "wipe_disk", "args": {}}], "stop_reason": "done"}
+    trace = write(tmp_path / "run.json", json.dumps(run))
+    out = invoke("check", str(fixture), str(trace), "--format", "json")
+    assert out.exit_code == 1, out.output
+    kinds = [v["kind"] for v in json.loads(out.output)["violations"]]
+    assert kinds == ["unknown_tool"]
