@@ -1,0 +1,1 @@
+"""Intake: production traces and incidents turned into fixture material."""
