@@ -9,7 +9,6 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from evalloop.errors import CONTROL_CHARS, escape_char, escape_controls
-from evalloop.github.actions import escape_data, escape_property
 
 Level = Literal["error", "warning"]
 
@@ -45,6 +44,10 @@ def format_text(findings: Iterable[Finding]) -> str:
 
 def format_github(findings: Iterable[Finding]) -> str:
     """One workflow command per finding: a newline in a path or message is %0A, never a line break."""
+    # imported here: the runner-side module is not needed for the text and JSON formats,
+    # and the pre-commit hook pays for every import
+    from evalloop.github.actions import escape_data, escape_property
+
     lines = []
     for f in findings:
         props = ",".join([

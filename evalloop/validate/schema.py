@@ -5,19 +5,24 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError as SchemaError
-from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ValidationError
 
 from evalloop.model.findings import Finding
 from evalloop.repo import parse
 
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError as SchemaError
+
 
 @cache
 def validator(model: type[BaseModel]) -> jsonschema.Draft202012Validator:
+    # jsonschema (and building the published schema) only for a file with schema errors:
+    # a clean file is decided by pydantic alone, and the pre-commit hook pays for every import
+    import jsonschema
+
     from evalloop.schemas import schema_for
 
     return jsonschema.Draft202012Validator(schema_for(model))
@@ -44,6 +49,8 @@ def schema_findings(doc: parse.Document, model: type[BaseModel], exc: Validation
 
 
 def _from_schema_error(doc: parse.Document, err: SchemaError) -> list[Finding]:
+    from jsonschema.exceptions import best_match
+
     while err.context:
         # For `X | None` fields the null branch's complaint is noise: explain the real branch.
         branches = [e for e in err.context if e.schema != {"type": "null"}]

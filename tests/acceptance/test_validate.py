@@ -3,10 +3,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from evalloop.repo import idindex
 from tests.support import PROJECT, invoke, run_evalloop, write
 
 GOOD = """\
@@ -315,3 +318,43 @@ def test_message_with_raw_control_characters_stays_on_its_line(repo: Path) -> No
     write(repo / "fixtures/k.yaml", GOOD + '"x\\ny\\e[2J": 1\n')
     out = lines(invoke("validate").output)
     assert out == ["fixtures/k.yaml:7:1: SCH001 x\\ny\\x1b[2J: unknown key 'x\\ny\\x1b[2J'"]
+
+
+# --- the pre-commit case: one file, the others' ids from the index, nothing else imported ------------
+
+def test_one_file_imports_only_what_it_needs(repo: Path) -> None:
+    """A clean fixture is decided by pydantic alone: no jsonschema (schema messages), no ruamel
+    (positions), no detect-secrets once its patterns are cached, no GitPython, no gate, harness,
+    traces or evaluator."""
+    write(repo / "fixtures/f.yaml", GOOD + "context: {policy_version: refund-policy-2026-04}\n")
+    probe = ("import sys\nfrom evalloop.main import main\nrc = main(['validate', 'fixtures/f.yaml'])\n"
+             "print(rc, *sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('jsonschema', 'ruamel', 'detect_secrets', 'git', 'regex') or m.startswith(("
+             "'evalloop.gate', 'evalloop.harness', 'evalloop.traces', 'evalloop.evaluate', 'evalloop.github'))),"
+             " file=sys.stderr)\n")
+    run_evalloop("validate", cwd=repo)  # caches detect-secrets' patterns, as any earlier run does
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.stderr.splitlines()[-1].split() == ["0"], proc.stdout + proc.stderr
+    # a file with findings brings in what explains them
+    write(repo / "fixtures/f.yaml", GOOD.replace("severity: warning", "severity: blocker"))
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=300)
+    imported = proc.stderr.splitlines()[-1].split()
+    assert imported[0] == "1" and "jsonschema" in imported and "ruamel.yaml" in imported, proc.stderr
+
+
+def test_duplicates_are_found_however_the_index_is_left(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run after run, as the hook runs: another fixture edited to take the id, then the index
+    edited to hide it, then the duplicate removed."""
+    monkeypatch.setattr(idindex, "RACY_NS", 0)  # files here are written just before each run
+    for i in range(20):
+        write(repo / f"fixtures/many/f{i}.yaml", GOOD.replace("good-one", f"f{i}"))
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == []
+    write(repo / "fixtures/many/f7.yaml", GOOD.replace("good-one", "f0"))
+    dup = ["fixtures/many/f0.yaml:1:5: ID001 id 'f0' is also used by fixtures/many/f7.yaml"]
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == dup
+    index = idindex.index_file(repo)
+    head, _, body = index.read_bytes().partition(b"\n")
+    index.write_bytes(head + b"\n" + body.replace(b'"f0"', b'"f7"'))
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == dup
+    write(repo / "fixtures/many/f7.yaml", GOOD.replace("good-one", "f7"))
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == []
