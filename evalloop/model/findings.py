@@ -27,6 +27,14 @@ class Finding(BaseModel):
         return (self.path, self.line, self.col, self.code)
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices` to a misspelt `word`, else ""."""
+    import difflib  # for findings only: a clean run does without
+
+    hint = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
 def _annotation_text(text: str) -> str:
     """CR and LF stay for escape_data (%0D/%0A, which GitHub decodes); other controls become escapes."""
     return CONTROL_CHARS.sub(lambda m: m.group() if m.group() in "\r\n" else escape_char(m), text)

@@ -1,16 +1,19 @@
-"""The checks of one fixture: the evaluator is consulted exactly when it could refuse a fixture."""
+"""The checks of one fixture: the evaluator is consulted exactly when it could refuse a fixture,
+and a fixture the model refuses still gets the checks its other fields allow."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalloop.evaluate.evaluator import compile_fixture
 from evalloop.evaluate.judgement import FixtureError
 from evalloop.model.fixture import Expected, Fixture
-from evalloop.validate.fixture import _may_be_refused
+from evalloop.validate.fixture import _from_data, _may_be_refused
 
 refs = st.sampled_from(["tool:a", "tool:b", "approval:required"])  # few: pairs repeat a span often
 phrases = st.sampled_from(["approved", "refund issued", "", "  ", "$100", "100%"])
@@ -55,3 +58,23 @@ def test_what_the_evaluator_refuses_is_seen() -> None:
         assert _may_be_refused(Expected.model_validate(expected))
     assert not _may_be_refused(Expected.model_validate(
         {"order": [["tool:a", "tool:b"]], "output_must_not_contain": ["approved", "processed"]}))
+
+
+@pytest.mark.parametrize(("data", "owner", "given", "temporary", "expires"), [
+    ({"owner": "a", "expires_at": dt.date(2020, 1, 1), "runs": 0}, "a", True, False, dt.date(2020, 1, 1)),
+    ({"owner": 3, "expires_at": "2020-01-01", "temporary": "yes", "runs": 0}, None, True, True,
+     dt.date(2020, 1, 1)),  # each field as the model reads it: a JSON date, a YAML-ish boolean
+    ({"temporary": True, "expires_at": "soon"}, None, False, None, None),  # a wrong date is not a missing one
+    ({"owner": None, "temporary": True}, None, False, True, None),
+])
+def test_fields_of_a_refused_fixture_are_read_one_by_one(data: dict[str, Any], owner: str | None, given: bool,
+                                                         temporary: bool | None, expires: dt.date | None) -> None:
+    facts = _from_data(data)
+    assert (facts.owner, facts.owner_given, facts.temporary, facts.expires_at) == (owner, given, temporary, expires)
+
+
+def test_references_and_synthetic_values_of_a_refused_fixture() -> None:
+    facts = _from_data({"incident_id": "INC 1", "scope": {"paths": ["a/*.md"], "routez": []},
+                        "synthetic_values": ["4242", 7]})
+    assert facts.incident_id is None  # not an id: its SCH001 is all there is to say
+    assert facts.scope_paths == ["a/*.md"] and facts.synthetic_values == ["4242"]
