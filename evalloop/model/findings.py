@@ -9,7 +9,6 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from evalloop.errors import CONTROL_CHARS, escape_char, escape_controls
-from evalloop.github.actions import escape_data, escape_property
 
 Level = Literal["error", "warning"]
 
@@ -26,6 +25,14 @@ class Finding(BaseModel):
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.col, self.code)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices` to a misspelt `word`, else ""."""
+    import difflib  # for findings only: a clean run does without
+
+    hint = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def _annotation_text(text: str) -> str:
@@ -45,6 +52,10 @@ def format_text(findings: Iterable[Finding]) -> str:
 
 def format_github(findings: Iterable[Finding]) -> str:
     """One workflow command per finding: a newline in a path or message is %0A, never a line break."""
+    # imported here: the runner-side module is not needed for the text and JSON formats,
+    # and the pre-commit hook pays for every import
+    from evalloop.github.actions import escape_data, escape_property
+
     lines = []
     for f in findings:
         props = ",".join([

@@ -14,10 +14,8 @@ RED001  e-mail  RED002 phone  RED003 payment card  RED004 IBAN  RED005 credentia
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +24,11 @@ from pydantic import BaseModel
 from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.findings import Finding
 from evalloop.model.fixture import Fixture
-from evalloop.model.incident import Incident
-from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QUARANTINE_FILE
 from evalloop.repo import parse
 from evalloop.validate.fixture import check_fixture
-from evalloop.validate.quarantine import check_quarantine
 from evalloop.validate.redaction import secret_detectors
-from evalloop.validate.repository import Repo, Validation, load, looks_like_fixture, scan_id
+from evalloop.validate.repository import Repo, Validation, load, looks_like_fixture
 from evalloop.validate.schema import check_model, validator
 
 
@@ -59,17 +54,33 @@ def _check_file(v: Validation, path: Path) -> _FileResult:
     loaded = load(repo, path)
     if isinstance(loaded, Finding):
         return _FileResult(path, loaded.path, kind, [loaded], None)
-    models: dict[str, type[BaseModel]] = {"config": Config, "owners": OwnersFile, "incident": Incident}
-    model = models.get(kind)
     if kind == "quarantine":
+        # imported for the file that needs it: quarantine checks read fixture identities through git
+        from evalloop.validate.quarantine import check_quarantine
+
         found = list(check_quarantine(v, loaded))
+    elif kind == "fixture":
+        found = list(check_fixture(v, loaded))
     else:
-        found = list(check_model(loaded, model) if model else check_fixture(v, loaded))
+        found = list(check_model(loaded, _model(kind)))
     data = loaded.data
     ident = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
     if kind == "incident" and found:
         ident = None
     return _FileResult(path, loaded.display, kind, found, ident)
+
+
+def _model(kind: str) -> type[BaseModel]:
+    """The model of an evalloop file other than a fixture, imported when such a file is checked."""
+    if kind == "owners":
+        from evalloop.model.owners import OwnersFile
+
+        return OwnersFile
+    if kind == "incident":
+        from evalloop.model.incident import Incident
+
+        return Incident
+    return Config
 
 
 def _check_chunk(paths: list[Path]) -> list[_FileResult]:
@@ -81,7 +92,12 @@ def _check_all(v: Validation, paths: list[Path]) -> list[_FileResult]:
     """Check files, over all cores when there are many (parsing is CPU-bound)."""
     global _STATE
     workers = min(os.cpu_count() or 1, 8)
-    if len(paths) < PARALLEL_MIN_FILES or workers < 2 or "fork" not in mp.get_all_start_methods():
+    if len(paths) < PARALLEL_MIN_FILES or workers < 2:
+        return [_check_file(v, p) for p in paths]
+    import multiprocessing as mp  # only for a run this large: the hook checks a few files
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in mp.get_all_start_methods():
         return [_check_file(v, p) for p in paths]
     # shared lookups are computed once here and inherited by the forked workers
     v.owners()
@@ -101,9 +117,8 @@ def _check_all(v: Validation, paths: list[Path]) -> list[_FileResult]:
 def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Validation:
     """Validate the given files (all fixtures, incidents and config when None)."""
     v = Validation(repo=repo, today=today)
-    every_fixture = repo.fixture_files()
     if files is None:
-        targets = [*every_fixture, *repo.incident_files()]
+        targets = [*repo.fixture_files(), *repo.incident_files()]
         for extra in (repo.root / CONFIG_FILE, repo.root / repo.config.owners.file, repo.root / QUARANTINE_FILE):
             if extra.is_file():
                 targets.append(extra)
@@ -114,7 +129,7 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
         # a changed owners list or config can break fixtures that did not change
         if any(repo.kind_of(p) in ("config", "owners", "quarantine") for p in targets):
             given = {os.path.abspath(p) for p in targets}
-            targets += [p for p in every_fixture if os.path.abspath(p) not in given]
+            targets += [p for p in repo.fixture_files() if os.path.abspath(p) not in given]
     # owners and config first: when they are broken, fixtures cannot be checked against them
     first = [p for p in targets if repo.kind_of(p) in ("config", "owners")]
     results = [_check_file(v, p) for p in first]
@@ -126,10 +141,12 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
         v.findings.extend(r.findings)
     fixtures = {os.path.abspath(r.path): r for r in results if r.kind == "fixture" and r.ident}
     incidents = [r for r in results if r.kind == "incident" and r.ident]
-    v.findings.extend(_duplicate_ids(repo, fixtures, every_fixture, files is None))
-    v.findings.extend(_duplicate_ids(repo, {os.path.abspath(r.path): r for r in incidents}, [],
-                                     True, what="incident id"))
+    v.findings.extend(_duplicate_ids(v, fixtures, complete=files is None))
+    v.findings.extend(_duplicate_ids(v, {os.path.abspath(r.path): r for r in incidents},
+                                     complete=True, what="incident id"))
     v.findings.sort(key=Finding.sort_key)
+    if v._index is not None:
+        v._index.save()
     return v
 
 
@@ -145,19 +162,19 @@ def _uncovered(repo: Repo, paths: list[Path]) -> Iterator[Finding]:
                           "do not include it: it is not validated and the gate never runs it")
 
 
-def _duplicate_ids(repo: Repo, checked: dict[str, _FileResult], every_fixture: list[Path],
-                   complete: bool, what: str = "id") -> Iterator[Finding]:
-    """ID001 for each checked file whose id another file also uses."""
+def _duplicate_ids(v: Validation, checked: dict[str, _FileResult], *, complete: bool,
+                   what: str = "id") -> Iterator[Finding]:
+    """ID001 for each checked file whose id another file also uses; `complete`: every fixture
+    was checked (else the others' ids come from the index)."""
+    repo = v.repo
     users: dict[str, list[str]] = {}
     for r in checked.values():
         users.setdefault(r.ident or "", []).append(r.display)
     if not complete:
-        for path in every_fixture:
-            if os.path.abspath(path) in checked:
-                continue
-            ident = scan_id(path, repo.config.max_fixture_bytes, root=repo.root)
+        # a stat per file, a read only for those changed since the index last saw them
+        for name, ident in v.index().ids("fixtures", repo.fixture_names(), checked):
             if ident in users:
-                users[ident].append(repo.display(path))
+                users[ident].append(repo.display(Path(name)))
     for r in checked.values():
         others = [p for p in users[r.ident or ""] if p != r.display]
         if others:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 ALLOW_MARKER = "evalloop: allow-synthetic"
@@ -85,20 +86,101 @@ def iban_ok(candidate: str) -> bool:
     return number % 97 == 1
 
 
-@cache
-def secret_detectors() -> tuple[re.Pattern[str], list[tuple[str, re.Pattern[str]]]]:
+# What `_secret_patterns` keeps in its signed cache; bump when the selection below changes.
+_PATTERNS_FORMAT = 1
+
+
+def _detect_secrets_patterns() -> list[tuple[str, str, int]]:
+    """(secret type, pattern, flags) of every regex-based detect-secrets detector but IPPublicDetector
+    (an address is not a credential)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    patterns: list[tuple[str, re.Pattern[str]]] = []
+    out: list[tuple[str, str, int]] = []
     cls: Any
     for secret_type, cls in get_mapping_from_secret_type_to_class().items():
         if not issubclass(cls, RegexBasedDetector) or cls.__name__ == "IPPublicDetector":
             continue
-        for rx in cls().denylist:
-            patterns.append((secret_type, rx))
-    combined = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in patterns))
-    return combined, patterns
+        out.extend((secret_type, rx.pattern, int(rx.flags)) for rx in cls().denylist)
+    return out
+
+
+def _installed_detectors() -> list[Any] | None:
+    """What the installed detect-secrets' patterns come from, by file stat (no import: importing it
+    costs ~0.15 s, more than the rest of a one-file validate); None when it is not installed."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("detect_secrets")
+    if spec is None or not spec.origin:
+        return None
+    package = os.path.dirname(spec.origin)
+    stats: list[Any] = [spec.origin]
+    for folder in (os.path.join(package, "plugins"), os.path.join(package, "core", "plugins")):
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))
+            for n in names:
+                st = os.stat(os.path.join(folder, n))
+                stats.append([n, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+        except OSError:
+            return None
+    return stats
+
+
+def _patterns_file(source: list[Any] | None) -> Path:
+    """One cache per installation of detect-secrets: the project's virtualenv and pre-commit's
+    hook environment each keep theirs instead of overwriting each other's."""
+    import hashlib
+
+    from evalloop.repo import cache as signed
+
+    where = hashlib.sha256(str(source[0] if source else "").encode()).hexdigest()[:16]
+    return signed.key_file().parent / f"detect-secrets-patterns-{where}.json"
+
+
+@cache
+def _secret_patterns() -> list[tuple[str, str, int]]:
+    """detect-secrets' patterns, from a signed cache (evalloop.repo.cache) while its files are
+    unchanged: the import is paid only when detect-secrets is installed anew."""
+    from evalloop.repo import cache as signed
+
+    source = _installed_detectors()
+    path = _patterns_file(source)
+    stored = signed.load(path, []) if source is not None else {}
+    if stored.get("format") == _PATTERNS_FORMAT and stored.get("source") == source:
+        rows = stored.get("patterns")
+        if isinstance(rows, list) and all(isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)
+                                          and isinstance(r[1], str) and isinstance(r[2], int) for r in rows):
+            return [(r[0], r[1], r[2]) for r in rows]
+    patterns = _detect_secrets_patterns()
+    if source is not None:
+        signed.store(path, {"format": _PATTERNS_FORMAT, "source": source, "patterns": patterns})
+    return patterns
+
+
+_SCOPED_FLAGS = ((re.ASCII, "a"), (re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
+
+
+@cache
+def _combined_secrets() -> re.Pattern[str]:
+    """One search for all of them, each keeping its own flags as scoped inline flags (several are
+    case-insensitive: Slack, AWS, Cloudant; a single set of flags would drop that)."""
+    def scoped(pattern: str, flags: int) -> str:
+        letters = "".join(c for flag, c in _SCOPED_FLAGS if flags & flag)
+        # in verbose mode a `#` comments out the rest of the line: the group closes on the next
+        return f"(?{letters}:{pattern}\n)" if flags & re.VERBOSE else f"(?{letters}:{pattern})"
+
+    return re.compile("|".join(scoped(p, flags) for _, p, flags in _secret_patterns()))
+
+
+@cache
+def _each_secret() -> list[tuple[str, re.Pattern[str]]]:
+    return [(t, re.compile(p, flags)) for t, p, flags in _secret_patterns()]
+
+
+def secret_detectors() -> tuple[re.Pattern[str], list[tuple[str, re.Pattern[str]]]]:
+    """The combined search and each detector's own pattern (compiled on first use)."""
+    return _combined_secrets(), _each_secret()
 
 
 def scan_string(value: str, key: str | None = None, *, email: bool = True, numbers: bool = True,
@@ -123,8 +205,8 @@ def scan_string(value: str, key: str | None = None, *, email: bool = True, numbe
         for m in _IBAN.finditer(value):
             if iban_ok(m.group(1)):
                 yield Hit("RED004", "IBAN", m.group(1))
-    if secrets and _may_hold_secret(value) and secret_detectors()[0].search(value):
-        for secret_type, rx in secret_detectors()[1]:
+    if secrets and _may_hold_secret(value) and _combined_secrets().search(value):
+        for secret_type, rx in _each_secret():
             found = rx.search(value)
             if found:
                 yield Hit("RED005", f"credential ({secret_type})", found.group(0))

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError as SchemaError
-from jsonschema.exceptions import best_match
 from pydantic import BaseModel, ValidationError
 
-from evalloop.model.findings import Finding
+from evalloop.model.findings import Finding, did_you_mean
 from evalloop.repo import parse
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError as SchemaError
 
 
 @cache
 def validator(model: type[BaseModel]) -> jsonschema.Draft202012Validator:
+    # jsonschema (and building the published schema) only for a file with schema errors:
+    # a clean file is decided by pydantic alone, and the pre-commit hook pays for every import
+    import jsonschema
+
     from evalloop.schemas import schema_for
 
     return jsonschema.Draft202012Validator(schema_for(model))
@@ -26,16 +30,18 @@ def validator(model: type[BaseModel]) -> jsonschema.Draft202012Validator:
 def schema_findings(doc: parse.Document, model: type[BaseModel], exc: ValidationError) -> list[Finding]:
     """Schema errors positioned on the offending key or value.
 
-    jsonschema reports against the published schema (the contract users see);
-    checks it cannot express (cross-field rules) come from pydantic.
+    jsonschema reports against the published schema (the contract users see); what it cannot
+    express (cross-field rules, finite numbers, real dates, the budget ceiling) comes from
+    pydantic, for every place jsonschema found nothing wrong with.
     """
     out: list[Finding] = []
+    covered: list[tuple[tuple[Any, ...], bool]] = []
     for err in sorted(validator(model).iter_errors(parse.plain(doc.data)), key=lambda e: e.path):
-        out.extend(_from_schema_error(doc, err))
-    if out:
-        return out
+        out.extend(_from_schema_error(doc, err, covered))
     for perr in exc.errors():
         loc = tuple(perr["loc"])
+        if _covered(_data_loc(doc.data, loc), perr["type"] == "missing", covered):
+            continue
         line, col = parse.locate(doc, loc, key=perr["type"] == "extra_forbidden")
         where = ".".join(str(p) for p in loc if isinstance(p, (str, int)))
         out.append(Finding(path=doc.display, line=line, col=col, code="SCH001",
@@ -43,7 +49,36 @@ def schema_findings(doc: parse.Document, model: type[BaseModel], exc: Validation
     return out
 
 
-def _from_schema_error(doc: parse.Document, err: SchemaError) -> list[Finding]:
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`loc` without the parts that name no child in `data` (pydantic's union branch names,
+    a missing key), as parse.locate walks it."""
+    out: list[Any] = []
+    for part in loc:
+        is_key = isinstance(data, dict) and part in data
+        if is_key or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+            data = data[part]
+            out.append(part)
+    return tuple(out)
+
+
+def _covered(loc: tuple[Any, ...], missing: bool, covered: list[tuple[tuple[Any, ...], bool]]) -> bool:
+    """Whether a pydantic error at `loc` is one jsonschema already reported: one at or under the
+    place of a wrong value, or one naming a branch above it (not the document itself: a cross-field
+    rule is an error of the whole document); a missing key only by jsonschema's `required`."""
+    for at, required in covered:
+        if required:
+            if missing and loc == at:
+                return True
+        elif loc[:len(at)] == at or (loc and at[:len(loc)] == loc):
+            return True
+    return False
+
+
+def _from_schema_error(doc: parse.Document, err: SchemaError,
+                       covered: list[tuple[tuple[Any, ...], bool]]) -> list[Finding]:
+    """The findings of one jsonschema error; `covered` gets the places they speak for."""
+    from jsonschema.exceptions import best_match
+
     while err.context:
         # For `X | None` fields the null branch's complaint is noise: explain the real branch.
         branches = [e for e in err.context if e.schema != {"type": "null"}]
@@ -53,10 +88,12 @@ def _from_schema_error(doc: parse.Document, err: SchemaError) -> list[Finding]:
         allowed = sorted((err.schema if isinstance(err.schema, dict) else {}).get("properties", {}))
         out = []
         for extra in (k for k in err.instance if k not in allowed):
-            hint = difflib.get_close_matches(str(extra), allowed, n=1)
-            out.append(_positioned(doc, (*loc, extra), f"unknown key {extra!r}"
-                                   + (f" (did you mean {hint[0]!r}?)" if hint else ""), key=True))
+            free = [k for k in allowed if k not in err.instance]  # a key already given is no answer
+            out.append(_positioned(doc, (*loc, extra), f"unknown key {extra!r}" + did_you_mean(str(extra), free),
+                                   key=True))
+            covered.append(((*loc, extra), False))
         return out
+    covered.append((loc, err.validator == "required"))
     return [_positioned(doc, loc, err.message, key=err.validator == "required")]
 
 

@@ -98,3 +98,29 @@ def test_the_hook_checks_fixtures_wherever_the_config_puts_them(hook_source: Pat
     assert ("fixtures/stray.yaml:1:1: FIX001 warning: looks like a fixture, but the `fixtures:` globs of "
             "evalloop.yaml (evals/**/*.yaml) do not include it") in out
     assert "ci.yml" not in out.split("evalloop validate", 1)[-1]
+
+
+def test_the_hook_reports_everything_a_changed_fixture_has_in_one_run(hook_source: Path, tmp_path: Path) -> None:
+    """A commit of one changed fixture (pre-commit passes only it): its schema error, its unknown
+    owner, its expiry and the id another fixture already has, all at once; the other fixtures'
+    ids come from the index from the second run on, with the same answer."""
+    work = tmp_path / "user-repo"
+    work.mkdir()
+    r = git.Repo.init(work)
+    write(work / "owners.yaml", "owners:\n  my-team: {contact: '#t'}\n")
+    for i in range(30):
+        write(work / f"fixtures/area-{i % 3}/f{i}.yaml", GOOD.replace("good", f"f{i}"))
+    r.git.add(A=True)
+    changed = "fixtures/area-0/f0.yaml"
+    write(work / changed, GOOD.replace("good", "f7").replace("my-team", "my-teem").replace("blocking", "blockin")
+          + "expires_at: 2020-01-01\n")
+    r.git.add(changed)
+    cmd = [*PRE_COMMIT, "try-repo", str(hook_source), "evalloop-validate", "--files", changed]
+    outputs = []
+    for _ in range(2):
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=_hook_env(tmp_path), timeout=900)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        outputs.append([ln for ln in proc.stdout.splitlines() if ln.startswith(changed)])
+    assert outputs[0] == outputs[1]
+    assert [ln.split(" ", 2)[1] for ln in outputs[0]] == ["ID001", "OWN001", "SCH001", "EXP001"], outputs[0]
+    assert f"{changed}:1:5: ID001 id 'f7' is also used by fixtures/area-1/f7.yaml" in outputs[0]

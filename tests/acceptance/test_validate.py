@@ -3,10 +3,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from evalloop.repo import idindex
 from tests.support import PROJECT, invoke, run_evalloop, write
 
 GOOD = """\
@@ -315,3 +318,104 @@ def test_message_with_raw_control_characters_stays_on_its_line(repo: Path) -> No
     write(repo / "fixtures/k.yaml", GOOD + '"x\\ny\\e[2J": 1\n')
     out = lines(invoke("validate").output)
     assert out == ["fixtures/k.yaml:7:1: SCH001 x\\ny\\x1b[2J: unknown key 'x\\ny\\x1b[2J'"]
+
+
+# --- every finding a file has, in one run ------------------------------------------------------------
+
+def test_schema_errors_do_not_hide_the_other_findings(repo: Path) -> None:
+    write(repo / "fixtures/all.yaml", "id: all-at-once\nowner: my-teem\nseverity: blocker\n"
+          "expires_at: 2020-01-01\nincident_id: INC-404\nscope: {paths: [nowhere/*.md]}\n"
+          "input: {user_message: 'mail jane@corp.io'}\ngatez: [prompt]\n")
+    write(repo / "fixtures/other.json", '{"id": "all-at-once", "owner": "my-team"}')
+    result = invoke("validate", "--today", "2026-01-01", "fixtures/all.yaml")
+    assert result.exit_code == 1
+    assert [ln.split(" (redact")[0] for ln in lines(result.output)] == [
+        "fixtures/all.yaml:1:5: ID001 id 'all-at-once' is also used by fixtures/other.json",
+        "fixtures/all.yaml:2:8: OWN001 owner 'my-teem' is not listed in owners.yaml (did you mean 'my-team'?)",
+        "fixtures/all.yaml:3:11: SCH001 severity: 'blocker' is not one of ['blocking', 'warning', 'exploratory']",
+        "fixtures/all.yaml:4:13: EXP001 fixture expired on 2020-01-01 (2192 days ago): renew it with a reason "
+        "or delete it",
+        "fixtures/all.yaml:5:14: REF001 incident 'INC-404' not found under incidents/",
+        "fixtures/all.yaml:6:17: REF002 scope path 'nowhere/*.md' matches no file in the repository",
+        "fixtures/all.yaml:7:29: RED001 unredacted e-mail address in input.user_message",
+        "fixtures/all.yaml:8:1: SCH001 gatez: unknown key 'gatez' (did you mean 'gates'?)",
+    ]
+
+
+def test_schema_errors_in_json_do_not_hide_the_other_findings(repo: Path) -> None:
+    write(repo / "fixtures/j.json", json.dumps({
+        "id": "j", "owner": "nobody", "runs": 0, "temporary": True,
+        "context": {"notes": "card 4111 1111 1111 1111"}}, indent=2))
+    out = lines(invoke("validate", "fixtures/j.json").output)
+    assert [ln.split(" ", 2)[0] + " " + ln.split(" ", 2)[1] for ln in out] == [
+        "fixtures/j.json:3:12: OWN001", "fixtures/j.json:4:11: SCH001", "fixtures/j.json:5:3: EXP003",
+        "fixtures/j.json:7:20: RED003"]
+
+
+def test_a_wrong_field_leaves_out_only_its_own_check(repo: Path) -> None:
+    # a list for an owner is no owner to look up, and a date that is not one is not a missing date
+    write(repo / "fixtures/w.yaml", "id: w\nowner: [my-team]\ntemporary: true\nexpires_at: soon\n"
+          "synthetic_values: ['4242 4242 4242 4242', 3]\ninput: {card: '4242 4242 4242 4242'}\n")
+    out = lines(invoke("validate", "fixtures/w.yaml").output)
+    assert [ln.split(" ", 2)[1] for ln in out] == ["SCH001", "SCH001", "SCH001"], out
+
+
+def test_a_document_that_is_no_mapping_gets_its_schema_error_only(repo: Path) -> None:
+    write(repo / "fixtures/list.yaml", "- owner: nobody\n- expires_at: 2020-01-01\n")
+    assert lines(invoke("validate", "fixtures/list.yaml").output) == [
+        "fixtures/list.yaml:1:1: SCH001 (root): [{'owner': 'nobody'}, {'expires_at': '2020-01-01'}] is not of "
+        "type 'object'"]
+
+
+@pytest.mark.parametrize(("config", "position", "message"), [
+    ("fixture: ['evals/*.yaml']\n", "2:1", "fixture: Extra inputs are not permitted (did you mean 'fixtures'?)"),
+    ("agnet: {command: [x]}\n", "2:1", "agnet: Extra inputs are not permitted (did you mean 'agent'?)"),
+    ("owners: {source: codeowner}\n", "2:18",
+     "owners.source: Input should be 'owners_file' or 'codeowners' (did you mean 'codeowners'?)"),
+])
+def test_config_typos_get_did_you_mean(repo: Path, config: str, position: str, message: str) -> None:
+    write(repo / "evalloop.yaml", "version: 1\n" + config)
+    for args in (["validate"], ["validate", "fixtures/example-approval-before-refund.yaml"]):
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert f"evalloop.yaml:{position}: CFG001 {message}" in result.output
+
+
+# --- the pre-commit case: one file, the others' ids from the index, nothing else imported ------------
+
+def test_one_file_imports_only_what_it_needs(repo: Path) -> None:
+    """A clean fixture is decided by pydantic alone: no jsonschema (schema messages), no ruamel
+    (positions), no detect-secrets once its patterns are cached, no GitPython, no gate, harness,
+    traces or evaluator."""
+    write(repo / "fixtures/f.yaml", GOOD + "context: {policy_version: refund-policy-2026-04}\n")
+    probe = ("import sys\nfrom evalloop.main import main\nrc = main(['validate', 'fixtures/f.yaml'])\n"
+             "print(rc, *sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('jsonschema', 'ruamel', 'detect_secrets', 'git', 'regex') or m.startswith(("
+             "'evalloop.gate', 'evalloop.harness', 'evalloop.traces', 'evalloop.evaluate', 'evalloop.github'))),"
+             " file=sys.stderr)\n")
+    run_evalloop("validate", cwd=repo)  # caches detect-secrets' patterns, as any earlier run does
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.stderr.splitlines()[-1].split() == ["0"], proc.stdout + proc.stderr
+    # a file with findings brings in what explains them
+    write(repo / "fixtures/f.yaml", GOOD.replace("severity: warning", "severity: blocker"))
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=300)
+    imported = proc.stderr.splitlines()[-1].split()
+    assert imported[0] == "1" and "jsonschema" in imported and "ruamel.yaml" in imported, proc.stderr
+
+
+def test_duplicates_are_found_however_the_index_is_left(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run after run, as the hook runs: another fixture edited to take the id, then the index
+    edited to hide it, then the duplicate removed."""
+    monkeypatch.setattr(idindex, "RACY_NS", 0)  # files here are written just before each run
+    for i in range(20):
+        write(repo / f"fixtures/many/f{i}.yaml", GOOD.replace("good-one", f"f{i}"))
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == []
+    write(repo / "fixtures/many/f7.yaml", GOOD.replace("good-one", "f0"))
+    dup = ["fixtures/many/f0.yaml:1:5: ID001 id 'f0' is also used by fixtures/many/f7.yaml"]
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == dup
+    index = idindex.index_file(repo)
+    head, _, body = index.read_bytes().partition(b"\n")
+    index.write_bytes(head + b"\n" + body.replace(b'"f0"', b'"f7"'))
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == dup
+    write(repo / "fixtures/many/f7.yaml", GOOD.replace("good-one", "f7"))
+    assert lines(invoke("validate", "fixtures/many/f0.yaml").output) == []
