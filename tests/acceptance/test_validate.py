@@ -375,7 +375,7 @@ def test_a_document_that_is_no_mapping_gets_its_schema_error_only(repo: Path) ->
 ])
 def test_config_typos_get_did_you_mean(repo: Path, config: str, position: str, message: str) -> None:
     write(repo / "evalloop.yaml", "version: 1\n" + config)
-    for args in (["validate"], ["validate", "fixtures/example-approval-before-refund.yaml"]):
+    for args in (["validate"], ["validate", "fixtures/example-confirm-before-side-effect.yaml"]):
         result = invoke(*args)
         assert result.exit_code == 2
         assert f"evalloop.yaml:{position}: CFG001 {message}" in result.output
