@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, Violation
 from evalloop.model.run import describe
+from evalloop.report.values import shorten, show
 from evalloop.text import clean
 
 USAGE_HEADERS = ("TIME", "TOKENS IN/OUT", "COST")
@@ -127,8 +128,8 @@ def evidence_text(violation: Violation) -> str:
         parts.append(ev.ref)
     for key, given in (("expected", ev.expected), ("actual", ev.actual)):
         if given is not None:
-            value = str(given)
-            parts.append(f"{key} {value if len(value) <= 80 else value[:77] + '...'}")
+            # a name or phrase as it is; anything else as JSON, never a Python repr
+            parts.append(f"{key} {shorten(given, 80) if isinstance(given, str) else show(given, 80)}")
     return "; ".join(parts)
 
 

@@ -25,7 +25,11 @@ def test_evidence_in_a_few_words() -> None:
     assert evidence_text(violation) == "span 2; tool:draft_refund; expected x; actual y"
     long = violation.model_copy(update={"evidence": violation.evidence.model_copy(
         update={"span_index": 0, "ref": None, "expected": None, "actual": ["y"] * 40})})
-    assert evidence_text(long) == "span 0; actual " + str(["y"] * 40)[:77] + "..."
+    # readable values: JSON (never a Python repr), cut at a boundary, with the full length
+    assert evidence_text(long) == "span 0; actual [" + ", ".join(['"y"'] * 15) + ",\u2026 (200 characters)"
+    values = violation.model_copy(update={"evidence": violation.evidence.model_copy(
+        update={"span_index": None, "ref": None, "expected": {"order_id": None, "ok": True}, "actual": "a b"})})
+    assert evidence_text(values) == 'expected {"order_id": null, "ok": true}; actual a b'
     assert evidence_text(failing(1).failures[0]) == ""
     assert "      - missing_span: no approval span (span 2; tool:draft_refund; expected x; actual y)" in \
         render_text(gate_report())
