@@ -39,6 +39,7 @@ from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run, Span
 from evalloop.repo import fs, parse
 from evalloop.text import clean
+from evalloop.traces.events import decoded_json
 
 # A tool is a side effect when its first word is one of these verbs (`issue_refund`,
 # `send_email`, `deleteAccount`), or when a generic verb acts on money (`process_payment`).
@@ -101,18 +102,6 @@ def offences(run: Run, manifest: ToolManifest | None) -> list[Offence]:
 
 # --- the user's request -------------------------------------------------------------------
 
-def _json(value: Any) -> Any:
-    """JSON text decoded, also when it was encoded twice (Langfuse keeps a trace's input so)."""
-    for _ in range(3):
-        if not (isinstance(value, str) and value[:1] in ('[', '{', '"')):
-            break
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            break
-    return value
-
-
 def _content(message: Any) -> str | None:
     content = message.get("content") if "content" in message else message.get("parts")
     if isinstance(content, str):
@@ -126,9 +115,9 @@ def _content(message: Any) -> str | None:
 
 def last_user_message(messages: Any) -> str | None:
     """The last user message of a message list (GenAI, OpenAI, LangChain shapes)."""
-    messages = _json(messages)
+    messages = decoded_json(messages)
     if isinstance(messages, dict) and "messages" in messages:
-        messages = _json(messages["messages"])
+        messages = decoded_json(messages["messages"])
     if isinstance(messages, str):
         return messages or None
     found = None

@@ -8,23 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalloop.model.fixture import ID_PATTERN
+from evalloop.model.signal import ObservedKind, Touch
 
-# The kinds of production signal an incident starts from, one value per triage row.
-SignalType = Literal[
-    "safety",
-    "privacy",
-    "money_movement",
-    "authorization",
-    "side_effect",
-    "human_correction",
-    "policy_override",
-    "cost_outlier",
-    "latency_outlier",
-    "tool_error_recovered",
-    "near_miss",
-    "user_confusion",
-    "regression",
-]
+# The kinds of production signal an incident starts from: the boundary it crossed, or what
+# production showed (one value per triage row).
+SignalType = Literal[Touch, ObservedKind]
 
 
 class Incident(BaseModel):

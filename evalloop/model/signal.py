@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from evalloop.model.fixture import ID_PATTERN
 
-SignalKind = Literal[
-    "incident",
+# What production showed besides an incident; an incident record's `signal` is one of these or
+# the boundary it crossed (`Touch`).
+ObservedKind = Literal[
     "human_correction",
     "policy_override",
     "cost_outlier",
@@ -24,6 +25,7 @@ SignalKind = Literal[
     "user_confusion",
     "regression",
 ]
+SignalKind = Literal["incident", ObservedKind]
 SIGNAL_KINDS: tuple[str, ...] = get_args(SignalKind)
 
 # The boundaries whose failure blocks a release until reviewed.

@@ -30,10 +30,10 @@ EVENT_TEXT = "evalloop.imported.output"
 _TOOL_MARKERS = ("gen_ai.tool.name", "gen_ai.tool.call.id", "tool.name")
 
 
-def _json(value: Any) -> Any:
-    """A JSON string's value; Langfuse double-encodes a trace's output, so a string
-    that decodes to a JSON string is decoded once more."""
-    for _ in range(2):
+def decoded_json(value: Any) -> Any:
+    """A JSON string's value; Langfuse encodes a trace's input and output twice, so a string
+    that decodes to a JSON string is decoded again (at most three levels)."""
+    for _ in range(3):
         if not (isinstance(value, str) and value[:1] in ("{", "[", '"')):
             break
         try:
@@ -47,7 +47,7 @@ def message_text(value: Any) -> str | None:
     """The text of a message (or message list) in any of the shapes events and
     exports carry; None for a message that only calls tools (a tool-call list is
     not a reply). In a list, the last message that is not input wins."""
-    value = _json(value)
+    value = decoded_json(value)
     if isinstance(value, str):
         return value or None
     if isinstance(value, dict):
