@@ -7,6 +7,7 @@ ID001   id used by another fixture
 OWN001  owner not known       OWN002  no owner and no default owner
 EXP001  expired               EXP002  expires soon (warning)   EXP003 temporary without expires_at
 REF001  incident_id not found REF002  scope path matches nothing
+REF004  an incident's fixture_ids names no fixture
 FIX001  a file that reads as a fixture where the `fixtures:` globs do not look (warning)
 RED001  e-mail  RED002 phone  RED003 payment card  RED004 IBAN  RED005 credential
 """
@@ -144,6 +145,7 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
     v.findings.extend(_duplicate_ids(v, fixtures, complete=files is None))
     v.findings.extend(_duplicate_ids(v, {os.path.abspath(r.path): r for r in incidents},
                                      complete=True, what="incident id"))
+    v.findings.extend(_unlinked(v, fixtures, incidents, complete=files is None))
     v.findings.sort(key=Finding.sort_key)
     if v._index is not None:
         v._index.save()
@@ -160,6 +162,27 @@ def _uncovered(repo: Repo, paths: list[Path]) -> Iterator[Finding]:
             yield Finding(path=repo.display(path), line=1, col=1, code="FIX001", level="warning",
                           message=f"looks like a fixture, but the `fixtures:` globs of {config} ({globs}) "
                           "do not include it: it is not validated and the gate never runs it")
+
+
+def _unlinked(v: Validation, fixtures: dict[str, _FileResult], incidents: list[_FileResult], *,
+              complete: bool) -> Iterator[Finding]:
+    """REF004 for an incident record's `fixture_ids` entry that names no fixture: the link back
+    from an incident to what protects it (REF001 checks the fixture's `incident_id`)."""
+    incidents = [r for r in incidents if not r.findings]
+    if not incidents:
+        return
+    repo = v.repo
+    known = {r.ident for r in fixtures.values()}
+    if not complete:
+        known |= {ident for _name, ident in v.index().ids("fixtures", repo.fixture_names(), fixtures) if ident}
+    for r in incidents:
+        doc = parse.load_document(r.path, max_bytes=repo.config.max_fixture_bytes, display=r.display, root=repo.root)
+        named = doc.data.get("fixture_ids") if isinstance(doc.data, dict) else None
+        for i, fid in enumerate(named if isinstance(named, list) else []):
+            if isinstance(fid, str) and fid not in known:
+                line, col = parse.locate(doc, ("fixture_ids", i))
+                yield Finding(path=r.display, line=line, col=col, code="REF004",
+                              message=f"fixture {fid!r} (in fixture_ids) does not exist")
 
 
 def _duplicate_ids(v: Validation, checked: dict[str, _FileResult], *, complete: bool,
