@@ -423,8 +423,9 @@ def test_duplicates_are_found_however_the_index_is_left(repo: Path, monkeypatch:
 
 def test_incidents_and_fixtures_are_linked_both_ways(repo: Path) -> None:
     write(repo / "fixtures/a.yaml", GOOD.replace("good-one", "a") + "incident_id: INC-1\n")
-    write(repo / "incidents/INC-1.yaml", "id: INC-1\nseverity: blocking\nopened_at: 2026-04-18\nsignal: money_movement\n"
-          "summary: a refund went out early\nowner: my-team\nfixture_ids:\n  - a\n  - gone-fixture\n")
+    write(repo / "incidents/INC-1.yaml", "id: INC-1\nseverity: blocking\nopened_at: 2026-04-18\n"
+          "signal: money_movement\nsummary: a refund went out early\nowner: my-team\n"
+          "fixture_ids:\n  - a\n  - gone-fixture\n")
     out = lines(invoke("validate").output)
     assert "incidents/INC-1.yaml:9:5: REF004 fixture 'gone-fixture' (in fixture_ids) does not exist" in out
     assert not any("REF001" in ln for ln in out)
