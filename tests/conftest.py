@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import git
 import pytest
 
-from tests.support import invoke
+from tests.support import PROJECT, invoke
 
 
 @pytest.fixture
@@ -33,3 +34,17 @@ def repo(chdir: Path) -> Path:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The gate's cache-signing key and logs go to a test folder, not the developer's ~/.cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture(scope="session")
+def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project as committed plus the working tree, as try-repo would see it in a clone."""
+    src = tmp_path_factory.mktemp("src") / "evalloop"
+    ignore = shutil.ignore_patterns(".git", "venv", ".venv", "*.egg-info", "__pycache__", "bench",
+                                    ".mypy_cache", ".ruff_cache", ".pytest_cache", "build")
+    shutil.copytree(PROJECT, src, ignore=ignore)
+    r = git.Repo.init(src)
+    r.git.add(A=True)
+    r.git.commit(m="snapshot", author="t <t@example.com>", env={"GIT_COMMITTER_NAME": "t",
+                                                                "GIT_COMMITTER_EMAIL": "t@example.com"})
+    return src

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import git
 import pytest
 import yaml
 
-from tests.support import DATA, PROJECT, run_evalloop, write
+from tests.support import DATA, run_evalloop, write
 
 TRACES = DATA / "traces"
 INCIDENT = "INC-2026-05-01-001"
@@ -187,20 +186,6 @@ def test_captured_fixtures_pass_the_scan(incident_repo: Path) -> None:
     assert _capture(incident_repo, trace).returncode == 0
     proc = run_evalloop("capture", "--scan", "fixtures/inc-2026-05-01-001-issue-refund.yaml", cwd=incident_repo)
     assert proc.returncode == 0, proc.stdout
-
-
-@pytest.fixture(scope="module")
-def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project as committed plus the working tree, as try-repo would see it in a clone."""
-    src = tmp_path_factory.mktemp("src") / "evalloop"
-    ignore = shutil.ignore_patterns(".git", "venv", ".venv", "*.egg-info", "__pycache__", "bench",
-                                    ".mypy_cache", ".ruff_cache", ".pytest_cache", "build")
-    shutil.copytree(PROJECT, src, ignore=ignore)
-    r = git.Repo.init(src)
-    r.git.add(A=True)
-    r.git.commit(m="snapshot", author="t <t@example.com>", env={"GIT_COMMITTER_NAME": "t",
-                                                                "GIT_COMMITTER_EMAIL": "t@example.com"})
-    return src
 
 
 def test_redaction_hook_in_pre_commit(hook_source: Path, tmp_path: Path) -> None:

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import git
-import pytest
 
-from tests.support import PROJECT, write
+from tests.support import write
 
 GOOD = "id: good\nowner: my-team\nseverity: blocking\ninput: {user_message: hi}\n"
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
-
-
-@pytest.fixture(scope="module")
-def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project as committed plus the working tree, as try-repo would see it in a clone."""
-    src = tmp_path_factory.mktemp("src") / "evalloop"
-    ignore = shutil.ignore_patterns(".git", "venv", ".venv", "*.egg-info", "__pycache__", "bench",
-                                    ".mypy_cache", ".ruff_cache", ".pytest_cache", "build")
-    shutil.copytree(PROJECT, src, ignore=ignore)
-    r = git.Repo.init(src)
-    r.git.add(A=True)
-    r.git.commit(m="snapshot", author="t <t@example.com>", env={"GIT_COMMITTER_NAME": "t",
-                                                                "GIT_COMMITTER_EMAIL": "t@example.com"})
-    return src
 
 
 def test_try_repo_validates_good_and_bad_fixtures(hook_source: Path, tmp_path: Path) -> None:
