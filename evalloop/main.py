@@ -87,7 +87,15 @@ def _write_crash_log(trace: str) -> str:
 @click.version_option(__version__, prog_name="evalloop")
 def cli() -> None:
     """evalloop: production failures of LLM agents become owned, reviewed regression
-    fixtures, and every change to the agent is gated on the fixtures it can affect."""
+    fixtures, and every change to the agent is gated on the fixtures it can affect.
+
+    \b
+    Examples:
+      evalloop init && evalloop validate
+      evalloop run --select severity:blocking
+      evalloop gate --base origin/main
+      evalloop COMMAND --help                 # a command's options and examples
+    """
 
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -106,8 +114,9 @@ def init(example: str) -> None:
     is printed.
 
     \b
-    Example:
+    Examples:
       evalloop init && evalloop validate
+      evalloop init --example refund
     """
     from evalloop.commands import init as cmd
 
@@ -127,7 +136,13 @@ def validate(files: tuple[Path, ...], fmt: str, today: dt.datetime | None,
     """Check fixtures: syntax, schema, unique ids, known owners, expiry, references and
     redaction. Without FILES, every fixture, incident and config file of the repository.
 
-    Exit 0 when clean (warnings allowed), 1 with findings, 2 on usage or config errors."""
+    Exit 0 when clean (warnings allowed), 1 with findings, 2 on usage or config errors.
+
+    \b
+    Examples:
+      evalloop validate                            # every fixture, incident and config file
+      evalloop validate fixtures/refund.yaml --today 2026-06-01
+      evalloop validate --format github            # annotations in a GitHub Actions log"""
     from evalloop.commands import validate as cmd
 
     sys.exit(cmd.validate(list(files) or None, fmt=fmt,
@@ -149,13 +164,27 @@ def check(fixture: Path, trace: Path, fmt: str, run_id: str | None,
     """Evaluate one recorded run in TRACE against FIXTURE and list every violation
     with its evidence.
 
-    Exit 0 when the run passes, 1 when it fails, 2 on unusable input."""
+    Exit 0 when the run passes, 1 when it fails, 2 on unusable input.
+
+    \b
+    Examples:
+      evalloop check fixtures/refund.yaml runs/refund.run1.json
+      evalloop check fixtures/refund.yaml trace.json --trace-format otlp --run '#2'
+      evalloop check fixtures/refund.yaml trace.json --format json"""
     from evalloop.commands import check as cmd
 
     sys.exit(cmd.check(fixture, trace, fmt=fmt, run_id=run_id, trace_format=trace_format))
 
 
 _FORMATS = click.Choice(["text", "json", "markdown", "junit"])
+
+# The options `evalloop run` and `evalloop gate` share mean the same on both, with the same words.
+FAIL_ON_WARN_HELP = "Exit 1 on a warn verdict as well as on block."
+JOBS_DEFAULT = 4
+JOBS_HELP = "Fixtures run at a time; results keep file order whatever the number."
+OUTPUT_HELP = "Write the report in --format to FILE."
+SELECT_HELP = ("Fixtures to run: ids, id globs, severity:S, owner:O, gate:KIND, route:R, incident:ID, path:GLOB, "
+               "combined with and/or/not and parentheses. Repeat for 'any of'.")
 
 
 @cli.command()
@@ -164,17 +193,20 @@ _FORMATS = click.Choice(["text", "json", "markdown", "junit"])
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Config file (default: evalloop.yaml at the repository root).")
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report here instead of stdout.")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help=OUTPUT_HELP + " Stdout then gets no report (only --verbose's trajectories).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the JSON report here (what `evalloop merge` and the Action read).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Fixtures run concurrently.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=JOBS_DEFAULT, show_default=True, help=JOBS_HELP)
 @click.option("--shard", "shard_spec", default=None, metavar="I/N",
               help="Run only the I-th of N deterministic, balanced shares of the selection.")
 @click.option("--explain", "explain_id", default=None, metavar="ID",
               help="Say why fixture ID is or is not selected, and stop.")
+@click.option("--select", "select", multiple=True, metavar="EXPR",
+              help=SELECT_HELP + " Narrows what the change selects; a match the change does not select is "
+              "reported, not run.")
 @click.option("--select-only", is_flag=True, help="Report the selection without running anything.")
+@click.option("--fail-on-warn", is_flag=True, help=FAIL_ON_WARN_HELP)
 @click.option("--today", type=_DATE, default=None, help="Date for quarantine expiry (YYYY-MM-DD).")
 @click.option("--label", "labels", multiple=True, metavar="NAME",
               help="A label of the pull request (repeatable). Also read: EVALLOOP_PR_LABELS (one per line) and, in "
@@ -190,9 +222,9 @@ _FORMATS = click.Choice(["text", "json", "markdown", "junit"])
               help="Colour and, on a terminal, a live display of the fixtures as they finish; auto honours "
               "NO_COLOR.")
 def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
-         jobs: int, shard_spec: str | None, explain_id: str | None, select_only: bool,
-         today: dt.datetime | None, labels: tuple[str, ...], verbose: bool, save_runs: Path | None,
-         color: str) -> None:
+         jobs: int, shard_spec: str | None, explain_id: str | None, select: tuple[str, ...], select_only: bool,
+         fail_on_warn: bool, today: dt.datetime | None, labels: tuple[str, ...], verbose: bool,
+         save_runs: Path | None, color: str) -> None:
     """The release gate: diff BASE...HEAD (from their merge-base, as a pull request does), classify
     each changed artifact, select the fixtures that protect the behaviours it can affect, run them
     through the agent harness and decide.
@@ -202,12 +234,14 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
     (docs/protection.md), and its base version runs against head's agent.
 
     Verdict: block if a blocking fixture fails, errors, is flaky (unless quarantined) or has no run;
-    warn if a warning fixture fails; pass otherwise. Exit 0 pass/warn, 1 block, 2 usage.
+    warn if a warning fixture fails; pass otherwise. Exit 0 pass/warn, 1 block (and warn with --fail-on-warn),
+    2 usage.
 
     \b
     Examples:
       evalloop gate --base origin/main                  # the pull request's gate
       evalloop gate --base origin/main --select-only    # what would run, and why
+      evalloop gate --base origin/main --select severity:blocking --fail-on-warn
       evalloop gate --base origin/main --explain refund-approval-bypass-regression
       evalloop gate --base origin/main --verbose        # and what the agent did, span by span
       evalloop gate --base origin/main --save-runs runs/ && \\
@@ -217,7 +251,8 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
 
     sys.exit(cmd.gate(base=base, head=head, config_path=config_path, fmt=fmt, output=output,
                       json_path=json_path, jobs=jobs, shard_spec=shard_spec, explain_id=explain_id,
-                      select_only=select_only, today=today.date() if today else None,
+                      select=select, select_only=select_only, fail_on_warn=fail_on_warn,
+                      today=today.date() if today else None,
                       labels=list(labels), verbose=verbose, save_runs=save_runs, color=color))
 
 
@@ -228,7 +263,12 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def merge(reports: tuple[Path, ...], fmt: str, output: Path | None, json_path: Path | None) -> None:
     """Combine the JSON reports of `evalloop gate --shard I/N` runs into one report and verdict.
-    A missing shard, or a selected fixture no shard ran, blocks. Exit 0 pass/warn, 1 block, 2 usage."""
+    A missing shard, or a selected fixture no shard ran, blocks. Exit 0 pass/warn, 1 block, 2 usage.
+
+    \b
+    Examples:
+      evalloop merge shard1.json shard2.json shard3.json shard4.json
+      evalloop merge shard*.json --format markdown --output report.md --json report.json"""
     from evalloop.commands import merge as cmd
 
     sys.exit(cmd.merge(list(reports), fmt=fmt, output=output, json_path=json_path))
@@ -260,7 +300,12 @@ def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int |
     (verdict, selected, failed, report-path), one sticky pull request comment and optionally a
     check run, from the GITHUB_* environment. API failures are reported, never change the verdict.
 
-    Exit 0 pass (and warn unless --fail-on-warn), 1 block, 2 when the gate produced no report."""
+    Exit 0 pass (and warn unless --fail-on-warn), 1 block, 2 when the gate produced no report.
+
+    \b
+    Examples:
+      evalloop publish --report report.json --gate-exit-code "$code"
+      evalloop publish --report report.json --check-run --fail-on-warn"""
     from evalloop.commands import publish as cmd
 
     sys.exit(cmd.publish(cmd.Options(
@@ -270,15 +315,16 @@ def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int |
 
 
 @cli.command("run")
-@click.option("--select", "select", multiple=True, metavar="EXPR",
-              help="Fixtures to run: ids, id globs, severity:S, owner:O, gate:KIND, route:R, incident:ID, "
-              "path:GLOB, combined with and/or/not and parentheses. Repeat for 'any of'.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Fixture runs at a time; results keep file order whatever the number.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
+@click.option("--select", "select", multiple=True, metavar="EXPR", help=SELECT_HELP)
+@click.option("--explain", "explain_id", default=None, metavar="ID",
+              help="Say why fixture ID is or is not chosen by the PATHs and --select, and stop.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=JOBS_DEFAULT, show_default=True, help=JOBS_HELP)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text",
               show_default=True)
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report (in --format) here; the table still goes to stdout.")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help=OUTPUT_HELP + " Stdout still gets the table.")
+@click.option("--fail-on-warn", is_flag=True, help=FAIL_ON_WARN_HELP)
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Config file (default: evalloop.yaml at the repository root).")
 @click.option("--verbose", "-v", is_flag=True,
@@ -290,25 +336,32 @@ def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int |
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour and, on a terminal, a live display of the fixtures as they finish; auto honours "
               "NO_COLOR.")
-def run_command(select: tuple[str, ...], jobs: int, fmt: str, output: Path | None,
+def run_command(paths: tuple[Path, ...], select: tuple[str, ...], explain_id: str | None, jobs: int, fmt: str,
+                output: Path | None, fail_on_warn: bool,
                 config_path: Path | None, verbose: bool, save_runs: Path | None, color: str) -> None:
     """Run fixtures through the agent adapter (evalloop.yaml `agent:`) against the mocked
     toolbox, judge each trajectory and print the verdict: block, warn or pass.
 
-    Exit 0 on pass or warn, 1 on block, 2 on usage errors.
+    Every fixture runs, or those PATH names: fixture files or folders of them (each must be a
+    fixture by the config's `fixtures:` globs); --select then narrows them.
+
+    Exit 0 on pass or warn, 1 on block (and on warn with --fail-on-warn), 2 on usage errors.
 
     \b
     Examples:
-      evalloop run                                   # every fixture, one run at a time
-      evalloop run -j 4 --select severity:blocking   # the blocking ones, four at a time
+      evalloop run                                   # every fixture, four runs at a time
+      evalloop run -j 1 --select severity:blocking   # the blocking ones, one at a time
       evalloop run --select 'refund-* and not incident:*' --verbose
+      evalloop run --select severity:warning --explain shipping-status-lookup
+      evalloop run fixtures/refund/ fixtures/shipping.yaml --select severity:blocking
       evalloop run --save-runs runs/ && \\
         evalloop check fixtures/refund.yaml runs/refund.run1.json
       evalloop run --format junit --output report.xml"""
     from evalloop.commands import run as cmd
 
-    sys.exit(cmd.run(select=select, jobs=jobs, fmt=fmt, output=output, config_path=config_path,
-                     verbose=verbose, save_runs=save_runs, color=color))
+    sys.exit(cmd.run(paths=paths, select=select, explain_id=explain_id, jobs=jobs, fmt=fmt, output=output,
+                     fail_on_warn=fail_on_warn, config_path=config_path, verbose=verbose,
+                     save_runs=save_runs, color=color))
 
 
 @cli.group("fixtures")
@@ -340,7 +393,9 @@ def _view(name: str, summary: str) -> None:
         sys.exit(cmd.show(name, fmt=fmt, today=today.date() if today else None, within=within,
                           config_path=config_path))
 
-    command.__doc__ = summary
+    command.__doc__ = (f"{summary}\n\n\b\nExamples:\n  evalloop fixtures {name}"
+                       f"{' --within 30' if name == 'expiring' else ''}\n"
+                       f"  evalloop fixtures {name} --format json --today 2026-06-01\n")
     for option in reversed(_VIEW_OPTIONS):
         command = option(command)
     if name == "expiring":
@@ -366,7 +421,12 @@ _view("orphaned", "Fixtures that no longer fit the repository: unknown owner, a 
 def fixtures_prune(expired_only: bool, dry_run: bool, archive: Path | None, today: dt.datetime | None,
                    config_path: Path | None) -> None:
     """Remove (or --archive) expired fixtures. A blocking fixture removed this way is still a
-    protection change the pull request needs its owner to approve."""
+    protection change the pull request needs its owner to approve.
+
+    \b
+    Examples:
+      evalloop fixtures prune --expired --dry-run
+      evalloop fixtures prune --expired --archive archive/"""
     from evalloop.commands import fixtures as cmd
 
     sys.exit(cmd.prune(dry_run=dry_run, archive=archive, today=today.date() if today else None,
@@ -380,7 +440,12 @@ def fixtures_prune(expired_only: bool, dry_run: bool, archive: Path | None, toda
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def fixtures_transfer(old: str, new: str, dry_run: bool, config_path: Path | None) -> None:
     """Give every fixture whose file names owner OLD to NEW (a known owner), changing only that value.
-    Exit 1 when no fixture names OLD."""
+    Exit 1 when no fixture names OLD.
+
+    \b
+    Examples:
+      evalloop fixtures transfer support-platform payments --dry-run
+      evalloop fixtures transfer support-platform payments"""
     from evalloop.commands import fixtures as cmd
 
     sys.exit(cmd.transfer(old, new, dry_run=dry_run, config_path=config_path))
@@ -414,7 +479,12 @@ def triage_command(signals: Path, fmt: str, today: dt.datetime | None, config_pa
     the rule that fired, the owner, the release gates and, for blocking and warning evals, the
     deadline (two business days after the signal). Rules in evalloop.yaml `triage:` come first.
 
-    Exit 0, 1 when a conversion is overdue, 2 on unusable input."""
+    Exit 0, 1 when a conversion is overdue, 2 on unusable input.
+
+    \b
+    Examples:
+      evalloop triage signals.jsonl
+      evalloop triage signals.yaml --format markdown --today 2026-06-01"""
     from evalloop.commands import triage as cmd
 
     sys.exit(cmd.triage(signals, fmt=fmt, today=today.date() if today else None, config_path=config_path))
@@ -455,7 +525,14 @@ def capture(paths: tuple[Path, ...], incident: str | None, owner: str | None, se
     stderr, never to a file. The fixture is validated and replayed against the run: it must fail.
 
     Exit 0 when it fails on the run (it catches the incident), 1 when it passes, does not validate
-    or the file exists, 2 on unusable input. `--scan FILES`: exit 1 on unredacted data."""
+    or the file exists, 2 on unusable input. `--scan FILES`: exit 1 on unredacted data.
+
+    \b
+    Examples:
+      evalloop capture trace.json --incident INC-2026-04-18-001 --owner support-platform
+      evalloop capture trace.json --incident INC-2026-04-18-001 --owner support-platform \\
+        --run '#2' --forbid tool:send_customer_email
+      evalloop capture --scan traces/*.json"""
     from evalloop.commands import capture as cmd
 
     if scan:
@@ -471,7 +548,13 @@ def capture(paths: tuple[Path, ...], incident: str | None, owner: str | None, se
 
 @cli.group()
 def incident() -> None:
-    """Incident records (incidents/ID.yaml): what happened in production."""
+    """Incident records (incidents/ID.yaml): what happened in production.
+
+    \b
+    Examples:
+      evalloop incident new INC-2026-04-18-001 --severity sev2 --signal money_movement \\
+        --owner support-platform --summary 'Refund promised before approval.'
+    """
 
 
 @incident.command("new")
@@ -489,7 +572,13 @@ def incident() -> None:
 def incident_new(incident_id: str, severity: str, signal: str, owner: str, summary: str, opened_at: str | None,
                  links: tuple[str, ...], config_path: Path | None) -> None:
     """Write the record of incident ID to the config's incidents_dir, ready for `evalloop validate`
-    and for the fixtures `evalloop capture` draws from it. Never overwrites (exit 1)."""
+    and for the fixtures `evalloop capture` draws from it. Never overwrites (exit 1).
+
+    \b
+    Examples:
+      evalloop incident new INC-2026-04-18-001 --severity sev2 --signal money_movement \\
+        --owner support-platform --summary 'Refund promised before approval.' \\
+        --link https://example.com/postmortems/42"""
     from evalloop.commands import incident as cmd
 
     sys.exit(cmd.new(incident_id, severity=severity, signal=signal, owner=owner, summary=summary,

@@ -1,6 +1,7 @@
 """`evalloop gate`: what changed, which fixtures protect it, run them, decide (`evalloop.gate.gate`).
 
-Exit 0 when the verdict is pass or warn (and after --explain), 1 when it is block, 2 on usage errors.
+Exit 0 when the verdict is pass or warn (and after --explain), 1 when it is block (or warn with
+--fail-on-warn), 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from evalloop.errors import UsageError
@@ -32,19 +34,26 @@ def parse_shard(spec: str | None) -> tuple[int, int] | None:
     return i, n
 
 
+def in_ci(env: Mapping[str, str]) -> bool:
+    """GitHub Actions (`GITHUB_ACTIONS=true`) or any CI that sets `CI=true`."""
+    return env.get("GITHUB_ACTIONS", "").lower() == "true" or env.get("CI", "").lower() == "true"
+
+
 def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Path | None,
          json_path: Path | None, jobs: int, shard_spec: str | None, explain_id: str | None,
-         select_only: bool, today: dt.date | None, labels: list[str] | None = None,
+         select_only: bool, today: dt.date | None, fail_on_warn: bool = False, select: tuple[str, ...] = (),
+         labels: list[str] | None = None,
          verbose: bool = False, save_runs: Path | None = None, color: str = "auto") -> int:
     shard = parse_shard(shard_spec)
     opts = gating.Options(
         root=find_root(config_path.parent if config_path else Path.cwd()), config_path=config_path,
         base=base, head=head, labels=[*(labels or []), *pr_labels(os.environ)], today=today or dt.date.today(),
-        jobs=jobs, shard=shard, select_only=select_only)
+        jobs=jobs, shard=shard, select_only=select_only, select=select,
+        ci=in_ci(os.environ))
     if explain_id is not None:
         print(gating.explain(opts, explain_id))
         return 0
-    from evalloop.commands.run import save, show_trajectories
+    from evalloop.commands.run import exit_code, save, show_trajectories
     from evalloop.gate.execute import Recorder
 
     terminal = Terminal.detect(color)
@@ -57,7 +66,7 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     emit(report, fmt, output, json_path, terminal)
     if save_runs is not None:
         save(outcomes, save_runs)
-    return 1 if report.verdict == "block" else 0
+    return exit_code(report.verdict, fail_on_warn)
 
 
 def emit(report: GateReport, fmt: str, output: Path | None, json_path: Path | None,

@@ -33,8 +33,13 @@ class ChangeSet:
     uncertain: list[str] = field(default_factory=list)
 
 
-def diff(repo: git.Repo, base: str, head: str, classifier: Classifier, prefix: str = "") -> ChangeSet:
+def diff(repo: git.Repo, base: str, head: str, classifier: Classifier, prefix: str = "", *,
+         ci: bool = False) -> ChangeSet:
     """The change base...head; when it cannot be known, an empty change marked uncertain.
+
+    A base that names no commit is a usage error (a mistyped `--base`), except in CI (`ci`), where
+    a checkout may lack it (a shallow clone, a branch not fetched): there every fixture runs and the
+    report says why. Without a merge-base the diff runs from base itself, marked uncertain.
 
     `prefix` is the evalloop root inside the git work tree (`""` at the top level);
     paths are reported relative to it, and paths outside it are not part of the change.
@@ -43,6 +48,8 @@ def diff(repo: git.Repo, base: str, head: str, classifier: Classifier, prefix: s
     try:
         base_c = resolve(repo, base, "--base")
     except UsageError as exc:
+        if not ci:
+            raise
         return ChangeSet(base=base, head=head_c.hexsha, merge_base=None,
                          uncertain=[f"{exc.message} Ran every fixture instead."])
     bases = repo.merge_base(base_c, head_c)

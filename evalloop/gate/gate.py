@@ -45,6 +45,8 @@ class Options:
     jobs: int = 4
     shard: tuple[int, int] | None = None  # (I, N): run only the I-th of N shares
     select_only: bool = False
+    select: tuple[str, ...] = ()  # `--select`: narrows what the change selects (gate/expressions.py)
+    ci: bool = False  # in CI a base that names no commit runs every fixture instead of being a usage error
 
 
 @dataclass
@@ -69,7 +71,7 @@ def _plan(opts: Options) -> Iterator[_Plan]:
     repo = open_repo(opts.root)
     prefix = prefix_of(repo, opts.root)
     config = load_config(opts.root, opts.config_path)
-    cs = changes.diff(repo, opts.base, opts.head, Classifier(config), prefix)
+    cs = changes.diff(repo, opts.base, opts.head, Classifier(config), prefix, ci=opts.ci)
     cache_notes: list[str] = []
     cache = IdentityCache(Path(repo.common_dir) / "evalloop", cache_notes)
     with contextlib.ExitStack() as stack:
@@ -83,8 +85,39 @@ def _plan(opts: Options) -> Iterator[_Plan]:
         found = protection.protect(repo, cs, head, opts.labels, opts.today, cache)
         sel.selected = protection.with_base_versions(sel.selected, found)
         cache.save()
+        narrowed = _narrow(repo, cs.head, prefix, head_config, head, sel, found, opts.select) if opts.select else []
         yield _Plan(repo, prefix, cs, head_root, head_config, head, sel, found,
-                    [*cache_notes, *head.notes, *sel.notes, *found.notes])
+                    [*cache_notes, *head.notes, *sel.notes, *found.notes, *narrowed])
+
+
+def _narrow(repo: git.Repo, commit: str, prefix: str, config: Config, head: revision.Revision,
+            sel: selection.Selection, found: protection.Protection, select: tuple[str, ...]) -> list[str]:
+    """`gate --select`: keep the selected fixtures the expressions match (unreadable ones stay: fail
+    closed); the notes say what was left out, and which fixtures match but the change does not select."""
+    from evalloop.gate.expressions import Subject, compile_select
+
+    predicate = compile_select(select)
+    said = " / ".join(select)
+    by_path = fixtures.load_at(repo, commit, prefix, config, [e.path for e in head.entries if e.head is not None])
+    subjects = {lf.fixture.id: Subject.of(lf) for lf in by_path.values() if not isinstance(lf, str)}
+    for fixture_id, version in found.base_versions.items():
+        if not isinstance(version.loaded, str):
+            subjects[fixture_id] = Subject.of(version.loaded)
+    matching = {i for i, subject in subjects.items() if predicate(subject)}
+    if not matching:
+        from evalloop.errors import UsageError
+
+        raise UsageError(f"no fixture matches --select {said}")
+    kept = [s for s in sel.selected if s.id in matching or s.id not in subjects]
+    chosen = {s.id for s in sel.selected}
+    outside = sorted(matching - chosen)
+    notes = [f"--select {said}: {len(kept)} of the {len(sel.selected)} fixtures the change selects"]
+    if outside:
+        shown = ", ".join(outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+        notes.append(f"--select {said} also matches {shown}, which this change does not select: not run "
+                     "(`evalloop run --select` runs them)")
+    sel.selected = kept
+    return notes
 
 
 def explain(opts: Options, fixture_id: str) -> str:
@@ -152,6 +185,7 @@ def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
         base=plan.cs.base, head=plan.cs.head, merge_base=plan.cs.merge_base, changed=plan.cs.changed,
         behaviours=sel.behaviours, selected=sel.selected, results=results,
         counts=count(results, len(to_run)), notes=notes, protection_changes=found,
-        shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, started_at=started_at, hostname=hostname,
+        shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, selection_only=opts.select_only,
+        started_at=started_at, hostname=hostname,
         repo_prefix=plan.prefix,
     )

@@ -149,6 +149,9 @@ class GateReport(_Model):
     protection_changes: list[ProtectionChange] = Field(
         default_factory=list, description="Weakened protections of the base revision; unapproved ones block.")
     shard: str | None = None
+    selection_only: bool = Field(
+        default=False, description="`evalloop gate --select-only`: nothing ran, so there is no verdict of "
+        "fixtures (`verdict` is what the protection changes alone decide).")
     started_at: str | None = Field(default=None, description="When the gate started (ISO 8601, UTC).")
     hostname: str | None = Field(default=None, description="The machine the gate ran on.")
     repo_prefix: str | None = Field(

@@ -133,9 +133,18 @@ def evidence_text(violation: Violation) -> str:
     return "; ".join(parts)
 
 
+SELECTION_ONLY = "selection only, nothing ran, no verdict"
+
+
 def render_text(r: GateReport) -> str:
     reason = verdict_reason(r)
-    out = [f"evalloop gate: {r.verdict.upper()}{': ' + reason if reason else ''}  ({_counts_line(r)})"]
+    if r.selection_only:  # nothing ran: no PASS or WARN to print, only what unapproved protection changes say
+        pending = sum(not p.approved for p in r.protection_changes)
+        blocks = (f"; {plural(pending, 'protection change needs', 'protection changes need')} approval "
+                  "(blocks whatever runs)" if pending else "")
+        out = [f"evalloop gate: {SELECTION_ONLY}{blocks}  ({r.counts.selected} selected)"]
+    else:
+        out = [f"evalloop gate: {r.verdict.upper()}{': ' + reason if reason else ''}  ({_counts_line(r)})"]
     if r.protection_changes:
         pending = any(not p.approved for p in r.protection_changes)
         out.append(f"\nPROTECTION CHANGES ({'need approval' if pending else 'approved'}):")
@@ -164,6 +173,8 @@ def render_text(r: GateReport) -> str:
         out.append("  (none selected)")
     out.append("\nResults:")
     out += _results(r.results)
+    if r.selection_only and not r.results:
+        out.append("  (nothing ran: --select-only)")
     for n in r.notes:
         out.append(f"note: {clean(n)}")
     return "\n".join(out)

@@ -191,3 +191,81 @@ def test_gate_colour_and_help(flaky_repo: tuple[git.Repo, str]) -> None:
     helped = invoke("gate", "--help").output
     assert "Examples:\n    evalloop gate --base origin/main  " in helped
     assert "--color [auto|always|never]" in helped and "--save-runs DIR" in helped
+
+
+@pytest.fixture
+def warn_repo(chdir: Path) -> str:
+    """A prompt change that a failing warning fixture (w) and a passing blocking one (b) protect; a
+    policy fixture (p) it does not select. Returns the base commit."""
+    repo = git.Repo.init(chdir, initial_branch="main")
+    warning = FIXTURE.format(id="w", runs=1, extra="").replace("severity: blocking", "severity: warning")
+    write_files(chdir, {
+        "evalloop.yaml": CONFIG, "owners.yaml": "owners: {t: {}}\n", "agent/agent_mod.py": STEADY,
+        "fixtures/w.yaml": warning.replace("stop_reason: done", "stop_reason: gave_up"),
+        "fixtures/b.yaml": FIXTURE.format(id="b", runs=1, extra=""),
+        "fixtures/p.yaml": FIXTURE.format(id="p", runs=1, extra="").replace("gates: [prompt]", "gates: [policy]"),
+        "prompts/p.md": "v1\n", ".gitignore": "__pycache__/\n",
+    })
+    base = commit_all(repo, "base")
+    write_files(chdir, {"prompts/p.md": "v2\n"})
+    commit_all(repo, "prompt")
+    return base
+
+
+def test_fail_on_warn_exits_1_on_a_warn_verdict(warn_repo: str) -> None:
+    plain = invoke("gate", "--base", warn_repo)
+    assert plain.exit_code == 0 and plain.output.startswith("evalloop gate: WARN")
+    strict = invoke("gate", "--base", warn_repo, "--fail-on-warn")
+    assert strict.exit_code == 1 and strict.output.startswith("evalloop gate: WARN")
+
+
+def test_output_writes_the_report_in_its_format_and_stdout_gets_none(warn_repo: str, chdir: Path) -> None:
+    text = invoke("gate", "--base", warn_repo, "--output", "report.txt")
+    assert text.exit_code == 0 and text.output == ""
+    assert (chdir / "report.txt").read_text().startswith("evalloop gate: WARN")
+    as_json = invoke("gate", "--base", warn_repo, "--format", "json", "--output", "report.json")
+    assert as_json.output == "" and json.loads((chdir / "report.json").read_text())["verdict"] == "warn"
+
+
+def test_select_narrows_the_selection_and_says_what_the_change_does_not_select(warn_repo: str) -> None:
+    out = invoke("gate", "--base", warn_repo, "--format", "json", "--select", "b or p")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert [s["id"] for s in report["selected"]] == ["b"] and list(results(report)) == ["b"]
+    assert report["verdict"] == "pass"  # w, the failing warning fixture, is left out
+    assert "--select b or p: 1 of the 2 fixtures the change selects" in report["notes"]
+    assert any("--select b or p also matches p, which this change does not select: not run" in n
+               for n in report["notes"])
+    # the same expression language as `evalloop run --select`, and the same usage errors
+    bad = invoke("gate", "--base", warn_repo, "--select", "colour:red")
+    assert bad.exit_code == 2 and "unknown key 'colour'" in bad.output
+    none = invoke("gate", "--base", warn_repo, "--select", "nothing-here")
+    assert none.exit_code == 2 and "no fixture matches --select nothing-here" in none.output
+
+
+def test_select_only_prints_no_verdict(warn_repo: str) -> None:
+    out = invoke("gate", "--base", warn_repo, "--select-only")
+    assert out.exit_code == 0
+    first = out.output.splitlines()[0]
+    assert first == "evalloop gate: selection only, nothing ran, no verdict  (2 selected)"
+    for verdict in ("PASS", "WARN", "BLOCK"):
+        assert verdict not in out.output
+    assert "  (nothing ran: --select-only)" in out.output
+
+
+def test_a_base_that_names_no_commit_is_a_usage_error_outside_ci(warn_repo: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CI", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    out = invoke("gate", "--base", "origin/mian")
+    assert out.exit_code == 2
+    assert "--base revision 'origin/mian' not found in this repository" in out.output
+    for env in ({"CI": "true"}, {"GITHUB_ACTIONS": "true"}):  # in CI, as documented: every fixture runs
+        with monkeypatch.context() as m:
+            for name, value in env.items():
+                m.setenv(name, value)
+            ci = invoke("gate", "--base", "origin/mian", "--select-only", "--format", "json")
+        assert ci.exit_code == 0, ci.output
+        report = json.loads(ci.output)
+        assert sorted(s["id"] for s in report["selected"]) == ["b", "p", "w"]
+        assert "Ran every fixture instead" in report["notes"][0]

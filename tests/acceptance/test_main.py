@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -80,3 +81,38 @@ def test_subprocess_internal_error_exits_3_without_traceback(tmp_path: Path) -> 
 def test_help_lists_the_exit_codes() -> None:
     out = CliRunner().invoke(cli, ["--help"]).output
     assert "3 internal error" in " ".join(out.split())
+
+
+def _help(*command: str) -> str:
+    return " ".join(CliRunner().invoke(cli, [*command, "--help"]).output.split())
+
+
+def test_run_and_gate_share_their_options_and_words() -> None:
+    run, gate = _help("run"), _help("gate")
+    for text in ("--fail-on-warn Exit 1 on a warn verdict as well as on block.",
+                 "-j, --jobs INTEGER RANGE Fixtures run at a time; results keep file order whatever the number. "
+                 "[default: 4; x>=1]",
+                 "--output FILE Write the report in --format to FILE.",
+                 "--select EXPR Fixtures to run: ids, id globs, severity:S,"):
+        assert text in run and text in gate, text
+    assert "--output FILE Write the report in --format to FILE. Stdout still gets the table." in run
+    assert "--output FILE Write the report in --format to FILE. Stdout then gets no report" in gate
+    assert "--explain ID" in run and "--explain ID" in gate
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            out += _commands(command, (*path, name))
+        else:
+            out.append((*path, name))
+    return out
+
+
+def test_every_command_has_examples() -> None:
+    commands = _commands(cli)
+    assert ("fixtures", "expiring") in commands and ("incident", "new") in commands and () in commands
+    for command in commands:
+        out = CliRunner().invoke(cli, [*command, "--help"]).output
+        assert "\n  Examples:\n    evalloop " in out, command

@@ -270,3 +270,61 @@ def test_runs_that_cannot_be_saved_are_an_error_after_the_report(example: Path) 
     result = run_evalloop("run", "--select", "shipping-status-lookup", "--save-runs", "taken/runs", cwd=example)
     assert result.returncode == 2 and "verdict: PASS" in result.stdout
     assert "--save-runs: cannot write the runs" in result.stderr and "Traceback" not in result.stderr
+
+
+def warn_project(root: Path) -> Path:
+    """A steady agent, a warning fixture it fails and a blocking one it passes."""
+    write(root / "evalloop.yaml", "version: 1\nagent: {entrypoint: agent_mod:run, python_path: [agent], "
+          "isolation: process}\n")
+    write(root / "owners.yaml", "owners: {t: {}}\n")
+    write(root / "agent/agent_mod.py", 'def run(request, tools):\n    return {"stop_reason": "done", '
+          '"final_status": "ok", "output": "hello"}\n')
+    write(root / "fixtures/w.yaml", "id: w\nowner: t\nseverity: warning\ninput: {user_message: w}\n"
+          "expected: {stop_reason: gave_up}\n")
+    write(root / "fixtures/deep/b.yaml", "id: b\nowner: t\nseverity: blocking\ninput: {user_message: b}\n"
+          "expected: {stop_reason: done}\n")
+    write(root / "notes/readme.md", "not a fixture\n")
+    return root
+
+
+def test_fail_on_warn_and_output_mean_what_they_mean_for_gate(tmp_path: Path) -> None:
+    root = warn_project(tmp_path)
+    plain = run_evalloop("run", cwd=root)
+    assert plain.returncode == 0 and "verdict: WARN" in plain.stdout
+    strict = run_evalloop("run", "--fail-on-warn", "--format", "json", "--output", "r.json", cwd=root)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert json.loads((root / "r.json").read_text())["verdict"] == "warn"  # the report in --format
+    assert "verdict: WARN" in strict.stdout  # and the table still on stdout, as before
+
+
+def test_paths_name_the_fixtures_to_run(tmp_path: Path) -> None:
+    root = warn_project(tmp_path)
+    one = run_evalloop("run", "fixtures/deep/b.yaml", "--format", "json", cwd=root)
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert [r["id"] for r in json.loads(one.stdout)["results"]] == ["b"]
+    folder = run_evalloop("run", "deep", "w.yaml", "--format", "json", cwd=root / "fixtures")
+    assert [r["id"] for r in json.loads(folder.stdout)["results"]] == ["b", "w"]  # file order, from any folder
+    narrowed = run_evalloop("run", "fixtures", "--select", "severity:warning", "--format", "json", cwd=root)
+    assert [r["id"] for r in json.loads(narrowed.stdout)["results"]] == ["w"]
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    write(outside, "id: x\n")
+    for path, reason in [("notes/readme.md", "notes/readme.md: not a fixture file: the config's fixtures globs ("),
+                         ("notes", "notes: a folder with no fixture file in it"),
+                         ("fixtures/nope.yaml", "fixtures/nope.yaml: no such file or folder"),
+                         (str(outside), "outside the evalloop root")]:
+        bad = run_evalloop("run", "fixtures/w.yaml", path, cwd=root)
+        assert bad.returncode == 2 and reason in bad.stderr, bad.stderr
+        assert "verdict" not in bad.stdout  # nothing ran
+
+
+def test_explain_says_why_a_fixture_is_or_is_not_chosen(tmp_path: Path) -> None:
+    root = warn_project(tmp_path)
+    chosen = run_evalloop("run", "--select", "severity:warning", "--select", "b", "--explain", "w", cwd=root)
+    assert chosen.returncode == 0 and chosen.stdout.startswith("w is chosen:\n")
+    assert "  - --select 'severity:warning' matches it\n  - --select 'b' does not match it\n" in chosen.stdout
+    assert "its labels: severity warning, owner t, gates (every kind)" in chosen.stdout
+    not_chosen = run_evalloop("run", "fixtures/deep", "--explain", "w", cwd=root)
+    assert not_chosen.stdout.startswith("w is not chosen:\n  - its file is not among the PATHs given\n")
+    every = run_evalloop("run", "--explain", "b", cwd=root)
+    assert "no PATH and no --select: every fixture runs" in every.stdout and "verdict" not in every.stdout
+    assert "no fixture with id 'nope'" in run_evalloop("run", "--explain", "nope", cwd=root).stdout

@@ -40,7 +40,8 @@ def grepo(tmp_path: Path) -> tuple[git.Repo, str]:
 
 def protection(repo: git.Repo, base: str, labels: list[str] | None = None) -> Protection:
     config = Config.model_validate({"protection": {"approval_labels": ["evalloop-approved"]}})
-    cs = changes.diff(repo, base, "HEAD", Classifier(config))
+    # as in CI, where a base that names no commit runs everything (outside CI it is a usage error)
+    cs = changes.diff(repo, base, "HEAD", Classifier(config), ci=True)
     head = revision.load(repo, cs.head, "", config, None)
     return protect(repo, cs, head, labels or [], TODAY, IdentityCache(None))
 

@@ -127,7 +127,9 @@ def test_merge_base_not_base_tip(grepo: tuple[git.Repo, str], chdir: Path) -> No
     assert [c["path"] for c in report["changed"]] == ["prompts/refund.md"]  # type: ignore[attr-defined]
 
 
-def test_missing_base_runs_everything_and_says_so(grepo: tuple[git.Repo, str], chdir: Path) -> None:
+def test_missing_base_runs_everything_and_says_so(grepo: tuple[git.Repo, str], chdir: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")  # in CI; outside it a base that names no commit is a usage error
     report = gate_json("origin/nope")
     assert len(selected_ids(report)) == 4
     assert "revision 'origin/nope' not found" in report["notes"][0]  # type: ignore[index]
