@@ -19,7 +19,7 @@ from evalloop.report import truncate
 from evalloop.report.escape import md
 from evalloop.report.failures import Where, causes_section, failure_block, overview
 from evalloop.report.links import RepoLinks
-from evalloop.report.text import plural, protection_order, verdict_reason
+from evalloop.report.text import SELECTION_ONLY, plural, protection_order, verdict_reason
 from evalloop.report.truncate import PROTECTION_HEADING
 
 _VERDICT_MARK = {"block": "❌ BLOCK", "warn": "⚠️ WARN", "pass": "✅ PASS"}
@@ -93,7 +93,13 @@ def _protection_rows(r: GateReport, width: int) -> list[str]:
 def _head(r: GateReport, lv: Level, rows: bool = True) -> list[str]:
     """The verdict line, the counts and the protection changes: what is never cut."""
     reason = verdict_reason(r)
-    out = [f"## evalloop gate: {_VERDICT_MARK[r.verdict]}{': ' + reason if reason else ''}", ""]
+    if r.selection_only:  # nothing ran: no verdict to show, only what unapproved protection changes say
+        pending = sum(not p.approved for p in r.protection_changes)
+        blocks = (f"; {plural(pending, 'protection change needs', 'protection changes need')} approval"
+                  if pending else "")
+        out = [f"## evalloop gate: {SELECTION_ONLY}{blocks}", ""]
+    else:
+        out = [f"## evalloop gate: {_VERDICT_MARK[r.verdict]}{': ' + reason if reason else ''}", ""]
     c = r.counts
     out.append(f"**{c.selected}** fixtures selected · **{c.passed}** passed · **{c.blocking_failures}** blocking "
                f"failures · **{c.warnings}** warnings · {c.flaky} flaky · {c.errored} errors"

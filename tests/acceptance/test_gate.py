@@ -251,6 +251,11 @@ def test_select_only_prints_no_verdict(warn_repo: str) -> None:
     for verdict in ("PASS", "WARN", "BLOCK"):
         assert verdict not in out.output
     assert "  (nothing ran: --select-only)" in out.output
+    md = invoke("gate", "--base", warn_repo, "--select-only", "--format", "markdown")
+    assert md.exit_code == 0
+    assert md.output.splitlines()[0] == "## evalloop gate: selection only, nothing ran, no verdict"
+    for verdict in ("PASS", "WARN", "BLOCK", "pass", "warn"):
+        assert f"gate: {verdict}" not in md.output
 
 
 def test_a_base_that_names_no_commit_is_a_usage_error_outside_ci(warn_repo: str,
