@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from evalloop.main import _DATE, cli
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _run_display(command: F) -> F:
+    """--verbose, --save-runs and --color: what `run` and `gate` show of the runs, the same on both."""
+    command = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                           show_default=True, help="Colour and, on a terminal, a live display of the fixtures "
+                           "as they finish; auto honours NO_COLOR.")(command)
+    command = click.option("--save-runs", "save_runs", type=click.Path(path_type=Path, file_okay=False),
+                           default=None, metavar="DIR", help="Write each run as evalloop run JSON to "
+                           "DIR/<fixture-id>.run<N>.json, for `evalloop check FIXTURE FILE`.")(command)
+    return click.option("--verbose", "-v", is_flag=True, help="Also print each run's trajectory: spans in order "
+                        "with their arguments and status, the output, time, tokens and cost.")(command)
 
 
 @cli.command()
@@ -74,15 +90,7 @@ SELECT_HELP = ("Fixtures to run: ids, id globs, severity:S, owner:O, gate:KIND, 
               help="A label of the pull request (repeatable). Also read: EVALLOOP_PR_LABELS (one per line) and, in "
               "GitHub Actions, the pull_request event's labels. A label listed in the base config's "
               "protection.approval_labels approves the protection changes.")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Also print each run's trajectory: spans in order with their arguments and status, "
-              "the output, time, tokens and cost.")
-@click.option("--save-runs", "save_runs", type=click.Path(path_type=Path, file_okay=False), default=None,
-              metavar="DIR", help="Write each run as evalloop run JSON to DIR/<fixture-id>.run<N>.json, "
-              "for `evalloop check FIXTURE FILE`.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour and, on a terminal, a live display of the fixtures as they finish; auto honours "
-              "NO_COLOR.")
+@_run_display
 def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
          jobs: int, shard_spec: str | None, explain_id: str | None, select: tuple[str, ...], select_only: bool,
          fail_on_warn: bool, today: dt.datetime | None, labels: tuple[str, ...], verbose: bool,
@@ -189,15 +197,7 @@ def publish(report_path: Path, markdown_path: Path | None, gate_exit_code: int |
 @click.option("--fail-on-warn", is_flag=True, help=FAIL_ON_WARN_HELP)
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Config file (default: evalloop.yaml at the repository root).")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Also print each run's trajectory: spans in order with their arguments and status, "
-              "the output, time, tokens and cost.")
-@click.option("--save-runs", "save_runs", type=click.Path(path_type=Path, file_okay=False), default=None,
-              metavar="DIR", help="Write each run as evalloop run JSON to DIR/<fixture-id>.run<N>.json, "
-              "for `evalloop check FIXTURE FILE`.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour and, on a terminal, a live display of the fixtures as they finish; auto honours "
-              "NO_COLOR.")
+@_run_display
 def run_command(paths: tuple[Path, ...], select: tuple[str, ...], explain_id: str | None, jobs: int, fmt: str,
                 output: Path | None, fail_on_warn: bool,
                 config_path: Path | None, verbose: bool, save_runs: Path | None, color: str) -> None:
