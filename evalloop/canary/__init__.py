@@ -1,0 +1,1 @@
+"""Canary analysis: production runs of a candidate against the baseline -> promote, hold or roll back."""
