@@ -17,7 +17,7 @@ def _summary_invariants(cfg: CanaryConfig, side: Side) -> list[InvariantResult]:
     assert side.summary is not None
     out = []
     for inv in cfg.invariants:
-        res = InvariantResult(inv.id, inv.reason, inv.incident_id)
+        res = InvariantResult(inv.id, inv.reason, inv.incident_id, inv.min_runs)
         count = side.summary.invariants.get(inv.id)
         if count is not None:
             res.checked = count.checked

@@ -130,8 +130,10 @@ def decide(cfg: CanaryConfig, step_no: int, invariants: list[InvariantResult],
             rollback.append(f"invariant {inv.id} violated by {len(inv.violated)} of {inv.checked} candidate runs")
         elif inv.unjudged:
             hold.append(f"invariant {inv.id}: {len(inv.unjudged)} candidate runs could not be judged")
-        elif inv.checked == 0:
-            hold.append(f"invariant {inv.id} applied to no candidate run: it is not confirmed")
+        elif inv.checked < inv.min_runs:
+            hold.append(f"invariant {inv.id} applied to {inv.checked} candidate runs, {inv.min_runs} needed: "
+                        "it is not confirmed" if inv.checked else
+                        f"invariant {inv.id} applied to no candidate run: it is not confirmed")
     for m in metrics:
         if m.status == "critical" or (m.status == "fail" and m.metric.rollback_on_fail):
             rollback.append(f"metric {m.name}: {m.reason}")

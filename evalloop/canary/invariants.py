@@ -110,6 +110,7 @@ class InvariantResult:
     id: str
     reason: str
     incident_id: str | None
+    min_runs: int = 1
     checked: int = 0  # runs it applied to
     violated: list[tuple[RunRef, list[Violation]]] = field(default_factory=list)
     unjudged: list[tuple[RunRef, list[Violation]]] = field(default_factory=list)
@@ -121,7 +122,8 @@ class InvariantResult:
     def to_dict(self, examples: int = 5) -> dict[str, Any]:
         def shown(pairs: list[tuple[RunRef, list[Violation]]]) -> list[dict[str, Any]]:
             return [{**ref.to_dict(), "violations": [v.to_dict() for v in vs[:5]]} for ref, vs in pairs[:examples]]
-        return {"id": self.id, "reason": self.reason, "incident_id": self.incident_id, "checked": self.checked,
+        return {"id": self.id, "reason": self.reason, "incident_id": self.incident_id, "min_runs": self.min_runs,
+                "checked": self.checked,
                 "violations": len(self.violated), "unjudged": len(self.unjudged),
                 "violating_runs": shown(self.violated), "unjudged_runs": shown(self.unjudged)}
 
@@ -130,7 +132,7 @@ def judge_invariants(invariants: Sequence[Invariant], runs: Sequence[Run]) -> li
     """Each invariant judged on every run it applies to."""
     out = []
     for inv in invariants:
-        res = InvariantResult(inv.id, inv.reason, inv.incident_id)
+        res = InvariantResult(inv.id, inv.reason, inv.incident_id, inv.min_runs)
         ev = _evaluator(inv)
         for run in runs:
             if not applies(inv.when, run):

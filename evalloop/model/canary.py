@@ -98,6 +98,9 @@ class Invariant(Strict):
     incident_id: str | None = Field(default=None, pattern=ID_PATTERN, description="The incident it comes from.")
     when: When | None = Field(default=None, description="The runs it applies to; every run when absent.")
     expect: Expected = Field(description="What every run it applies to must satisfy: the fixture `expected` language.")
+    min_runs: int = Field(default=1, ge=0, description=(
+        "Candidate runs it must apply to before the step can promote (an invariant no run exercised is not "
+        "confirmed); 0 for a rule about rare events, such as a policy denial, that a step may not see."))
 
 
 class PrometheusQuery(Strict):

@@ -67,7 +67,7 @@ def format_text(cfg: CanaryConfig, r: CanaryResult) -> str:
         lines += ["", "Invariants (one violation rolls back)"]
         for inv, base in zip(r.invariants, r.baseline_invariants, strict=True):
             status = "VIOLATED" if inv.violated else "UNJUDGED" if inv.unjudged else \
-                "UNCONFIRMED" if inv.checked == 0 else "HELD"
+                "UNCONFIRMED" if inv.checked < inv.min_runs else "HELD"
             lines.append(clean(f"  {status:11} {inv.id}: {len(inv.violated)} of {inv.checked} candidate runs "
                                f"violate it (baseline {len(base.violated)} of {base.checked}); {inv.reason}"))
             for ref, violations in inv.violated[:5]:

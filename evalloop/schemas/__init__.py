@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from evalloop.gate.protection import ApprovalsFile
+from evalloop.model.canary import CanaryConfig, MetricSummary
 from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
@@ -34,6 +35,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "run": Run,
     "signal": Signal,  # one record: a line of a JSON Lines signals file
     "signals": SignalsFile,  # a YAML or JSON signals file: the list of records
+    "canary": CanaryConfig,
+    "canary-summary": MetricSummary,  # one side of a canary given as numbers
 }
 
 

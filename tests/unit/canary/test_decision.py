@@ -177,5 +177,5 @@ def test_frozen_artifact_is_never_promoted_automatically() -> None:
 def test_step_out_of_range_is_a_usage_error() -> None:
     from evalloop.errors import UsageError
 
-    with pytest.raises(UsageError, match="--step 4: canary.yaml has 3 step"):
+    with pytest.raises(UsageError, match=r"--step 4: canary\.yaml has 3 step"):
         analyze(cfg(), side("baseline", runs(10, 1)), side("candidate", runs(10, 2)), step=4, now=NOW)
