@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evalloop.model.fixture import Scope
 from evalloop.model.kinds import ChangeKind, Severity, SpanType
+from evalloop.model.loop import LoopConfig
 from evalloop.model.triage import TriageConfig
 
 CONFIG_FILE = "evalloop.yaml"
@@ -113,6 +114,8 @@ class Config(_Strict):
     )
     incidents_dir: str = Field(default="incidents", description="Folder of incident records, relative to the root.")
     owners: OwnersConfig = Field(default_factory=OwnersConfig, description="Where the list of known owners comes from.")
+    loop: LoopConfig = Field(default_factory=LoopConfig, description=(
+        "Who is accountable for the feedback loop: its owner, the release authority, the escalation path."))
     defaults: Defaults = Field(default_factory=Defaults, description="What fixtures that leave a field out get.")
     expiry_warning_days: int = Field(
         default=14, ge=0,

@@ -23,6 +23,7 @@ from evalloop.model.fixture import (
     ToolSequence,
 )
 from evalloop.model.incident import Incident
+from evalloop.model.loop import LoopConfig
 from evalloop.model.owners import Owner, OwnersFile
 from evalloop.model.quarantine import QuarantineEntry, QuarantineFile
 from evalloop.model.signal import Signal, SignalsFile
@@ -33,7 +34,7 @@ DOC = (PROJECT / "docs" / "fixtures.md").read_text()
 INTAKE_DOC = (PROJECT / "docs" / "intake.md").read_text()
 MODELS: list[type[BaseModel]] = [Fixture, Expected, Context, ToolFault, ToolSequence, ToolCallSpec, Budget, Scope,
                                  RegexRule, Config, Defaults, OwnersConfig, AgentConfig, ProtectionConfig,
-                                 TraceMapping, OwnersFile, Owner, Incident, QuarantineFile, QuarantineEntry]
+                                 TraceMapping, OwnersFile, Owner, Incident, QuarantineFile, QuarantineEntry, LoopConfig]
 
 
 INTAKE_MODELS: list[type[BaseModel]] = [Signal, TriageConfig, TriageRule, RuleWhen]
