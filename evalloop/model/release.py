@@ -33,12 +33,14 @@ class LedgerEntry(BaseModel):
 
     schema_version: Literal[1] = Field(default=1, description="The ledger format's version.")
     at: dt.datetime = Field(description="When the entry was written (UTC, ISO 8601).")
-    env: str = Field(pattern=ENV_PATTERN, description="The environment (`production`, `staging`): the ledger file's name.")
+    env: str = Field(pattern=ENV_PATTERN,
+                     description="The environment (`production`, `staging`): the ledger file's name.")
     event: ReleaseEvent = Field(description=(
         "canary: a canary decision; mark_good: a person vouched for this version; rollback: the "
         "artifact was restored to `revision`; freeze / unfreeze: automatic promotion of the "
         "artifact stopped / lifted by a person."))
-    artifact: str = Field(min_length=1, description="The artifact's path in the repository (a file or a folder), POSIX.")
+    artifact: str = Field(min_length=1,
+                          description="The artifact's path in the repository (a file or a folder), POSIX.")
     kind: ChangeKind | None = Field(default=None, description="The artifact's kind, as the gate classifies its path.")
     revision: str | None = Field(default=None, description="The git commit holding this version of the artifact.")
     digest: str | None = Field(
