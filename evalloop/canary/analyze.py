@@ -39,11 +39,15 @@ def _observe(side: Side, name: str, metric: Metric, cfg: CanaryConfig, now: dt.d
     from evalloop.canary import prometheus
 
     version = cfg.baseline if side.name == "baseline" else cfg.candidate
-    label = version.label or version.revision
-    if metric.type == "rate":
-        events, total = prometheus.fetch_counts(metric.prometheus, label, now)
-        return Observed(events, total)
-    return Observed(values=prometheus.fetch_samples(metric.prometheus, label, now))
+    assert version.label is not None  # the config requires labels with a Prometheus metric
+    try:
+        if metric.type == "rate":
+            events, total = prometheus.fetch_counts(metric.prometheus, version.label, now)
+            return Observed(events, total)
+        samples = prometheus.fetch_samples(metric.prometheus, version.label, now)
+    except prometheus.PromNoData as exc:
+        return Observed(missing=f"Prometheus has no data for the {side.name}: {exc}")
+    return Observed(values=samples.values)
 
 
 def analyze(cfg: CanaryConfig, baseline: Side, candidate: Side, *, step: int = 1,

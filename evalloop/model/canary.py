@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from evalloop.model.fixture import ID_PATTERN, Expected
 from evalloop.model.kinds import ChangeKind
+from evalloop.model.prometheus import PromSource
 from evalloop.model.release import ENV_PATTERN
 
 CANARY_FILE = "canary.yaml"
@@ -103,19 +104,6 @@ class Invariant(Strict):
         "confirmed); 0 for a rule about rare events, such as a policy denial, that a step may not see."))
 
 
-class PrometheusQuery(Strict):
-    """Where a metric comes from when it is kept in Prometheus (see docs/canary.md)."""
-
-    url: str | None = Field(default=None, description="Prometheus's base URL (default $EVALLOOP_PROMETHEUS_URL).")
-    events: str | None = Field(default=None,
-                               description="Rate metrics: PromQL counting the events; `$variant` is substituted.")
-    total: str | None = Field(default=None, description="Rate metrics: PromQL counting all runs.")
-    query: str | None = Field(default=None,
-                              description="Continuous metrics: PromQL range query; each point is a sample.")
-    window: str = Field(default="1h", description="The window the queries cover, ending now (or at --now).")
-    step: str = Field(default="1m", description="Range query resolution.")
-
-
 class Metric(Strict):
     type: Literal["rate", "continuous"] = Field(
         description="rate: the share of runs that match `when` (exact test); continuous: a number per run "
@@ -131,7 +119,8 @@ class Metric(Strict):
     rollback_on_fail: bool = Field(
         default=False, description="Roll back (not hold) when the regression passes `allowed` but not `critical`.")
     min_samples: int | None = Field(default=None, ge=1, description="Runs needed on each side (default: the step's).")
-    prometheus: PrometheusQuery | None = Field(default=None, description="Read this metric from Prometheus.")
+    prometheus: PromSource | None = Field(
+        default=None, description="Read this metric from Prometheus instead of the traces (docs/canary.md).")
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
@@ -139,6 +128,9 @@ class Metric(Strict):
             raise ValueError("critical must be at least allowed")
         if self.type == "continuous" and self.measure is None and self.prometheus is None:
             raise ValueError("a continuous metric needs `measure` (or a prometheus query)")
+        if self.prometheus is not None and self.prometheus.kind != self.type:
+            raise ValueError(f"a {self.type} metric's prometheus block needs "
+                             + ("`events` and `total`" if self.type == "rate" else "`query`"))
         return self
 
 
@@ -189,6 +181,11 @@ class CanaryConfig(Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"invariant and monitor ids must be unique: {', '.join(dupes)}")
+        if any(m.prometheus for m in self.metrics.values()):
+            labels = (self.baseline.label, self.candidate.label)
+            if None in labels or labels[0] == labels[1]:
+                raise ValueError("a Prometheus metric needs distinct `label`s on baseline and candidate: the values "
+                                 "{{ variant }} stands for")
         if "quality" in self.metrics and not self.monitors:
             raise ValueError("the quality metric is the pass rate of `monitors`: list at least one")
         return self
