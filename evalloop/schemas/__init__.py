@@ -20,6 +20,7 @@ from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
 from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QuarantineFile
+from evalloop.model.release import LedgerEntry
 from evalloop.model.run import Run
 from evalloop.model.signal import Signal, SignalsFile
 
@@ -34,6 +35,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "run": Run,
     "signal": Signal,  # one record: a line of a JSON Lines signals file
     "signals": SignalsFile,  # a YAML or JSON signals file: the list of records
+    "release-ledger": LedgerEntry,  # one line of releases/<env>.jsonl
 }
 
 
