@@ -64,14 +64,14 @@ def unfreeze(artifact: str, *, reason: str, env: str = ledger.DEFAULT_ENV, cwd: 
     if mine is None:
         other = ledger.frozen(entries, name)
         if other is not None:
-            raise RefusedError(clean(f"{name} is frozen through {other.artifact} (frozen {other.at.isoformat()}): "
+            raise RefusedError(clean(f"{name} is frozen through {other.artifact} (frozen {ledger.iso(other.at)}): "
                                      f"unfreeze {other.artifact}"))
         raise RefusedError(clean(f"{name} is not frozen in {ledger.ledger_rel(env)}"))
     entry = LedgerEntry(at=_now(), env=env, event="unfreeze", artifact=name, kind=mine.kind,
                         revision=mine.revision, digest=mine.digest, by=actor(ws), reason=reason,
-                        evidence={"freeze": {"at": mine.at.isoformat(), "by": mine.by, "reason": mine.reason}})
+                        evidence={"freeze": {"at": ledger.iso(mine.at), "by": mine.by, "reason": mine.reason}})
     ledger.append_entry(ws.root, env, entry)
-    print(clean(f"lifted the freeze of {name} (frozen {mine.at.isoformat()}) in {ledger.ledger_rel(env)}"))
+    print(clean(f"lifted the freeze of {name} (frozen {ledger.iso(mine.at)}) in {ledger.ledger_rel(env)}"))
     print(clean(f"commit it: git add {ledger.ledger_rel(env)} && git commit -m 'release: unfreeze {name}'"))
     return 0
 
@@ -98,7 +98,7 @@ def status_rows(ws: Workspace, env: str) -> list[dict[str, Any]]:
 def _brief(e: LedgerEntry | None) -> dict[str, Any] | None:
     if e is None:
         return None
-    out = {"event": e.event, "artifact": e.artifact, "at": e.at.isoformat(), "revision": e.revision,
+    out = {"event": e.event, "artifact": e.artifact, "at": ledger.iso(e.at), "revision": e.revision,
            "digest": e.digest, "decision": e.decision, "step": e.step, "by": e.by, "reason": e.reason}
     return {k: v for k, v in out.items() if v is not None}
 

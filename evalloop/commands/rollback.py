@@ -35,7 +35,7 @@ def rollback(artifacts: list[str], *, kind: str | None = None, env: str = ledger
     for o in result.outcomes:
         p = o.plan
         rev = (p.known_good.revision or "")[:12]
-        cited = f"{p.known_good.event} at {p.known_good.at.isoformat()}, {ledger.ledger_rel(env)}:{p.line}"
+        cited = f"{p.known_good.event} at {ledger.iso(p.known_good.at)}, {ledger.ledger_rel(env)}:{p.line}"
         if p.already:
             print(clean(f"{p.artifact} already is the last known-good version ({rev}; {cited}): nothing to restore"))
         else:

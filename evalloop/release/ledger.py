@@ -8,6 +8,7 @@ because the ledger is the memory a rollback trusts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -107,6 +108,13 @@ def read_ledger(root: Path, env: str) -> list[LedgerEntry]:
     display = ledger_rel(env)
     raw = fs.read_bytes(path, display, MAX_LEDGER_BYTES, root=root)
     return parse_ledger(raw, display, env)
+
+
+def iso(at: dt.datetime) -> str:
+    """A time as entries write it: UTC with `Z` (a naive time, which the model allows, as it is)."""
+    if at.tzinfo is None:
+        return at.isoformat()
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def render_line(entry: LedgerEntry) -> bytes:

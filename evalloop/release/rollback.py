@@ -146,7 +146,7 @@ def rollback(ws: Workspace, env: str, artifacts: list[str], *, reason: str | Non
 
 
 def _cite(good: LedgerEntry, line: int, where: str) -> dict[str, Any]:
-    cited: dict[str, Any] = {"entry": f"{where}:{line}", "event": good.event, "at": good.at.isoformat(),
+    cited: dict[str, Any] = {"entry": f"{where}:{line}", "event": good.event, "at": ledger.iso(good.at),
                              "revision": good.revision, "digest": good.digest}
     if good.by:
         cited["by"] = good.by
