@@ -165,3 +165,11 @@ def test_artifact_paths(ws: Workspace, tmp_path: Path) -> None:
                          (".git/config", "evalloop's or git's own file")]:
         with pytest.raises(UsageError, match=message):
             resolve_artifact(ws, bad, tmp_path)
+
+
+def test_other_staged_changes_stay_out_of_the_commit_and_staged(ws: Workspace) -> None:
+    write_files(ws.root, {"notes.md": "half done\n"})
+    ws.repo.git.add("notes.md")
+    rb.rollback(ws, "production", ["prompts/refund.md"])
+    assert "notes.md" not in ws.repo.head.commit.stats.files
+    assert ws.repo.git.status("--porcelain") == "A  notes.md"
