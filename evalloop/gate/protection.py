@@ -29,6 +29,7 @@ from evalloop.gate.changes import ChangeSet
 from evalloop.model.fixture import ID_PATTERN
 from evalloop.model.kinds import ARTIFACT_KINDS
 from evalloop.model.quarantine import active, guarded
+from evalloop.model.release import ENV_PATTERN, LEDGER_DIR
 from evalloop.model.results import ProtectionChange, ProtectionKind, Selected
 from evalloop.repo import revision
 from evalloop.repo.fixtures import LoadedFixture, load_at
@@ -38,11 +39,16 @@ from evalloop.repo.owners import CODEOWNERS_PLACES, MAX_CODEOWNERS_BYTES
 from evalloop.repo.parse import blob_document, first_error
 from evalloop.repo.revision import Revision
 
+# a fixture id, or a release ledger (evalloop.model.release): the two things a protection change is of
+APPROVAL_TARGET = rf"^(?:{ID_PATTERN[1:-1]}|{LEDGER_DIR}/{ENV_PATTERN[1:-1]}\.jsonl)$"
+
 
 class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fixture: str = Field(pattern=ID_PATTERN, description="The fixture's id (on the base revision).")
+    fixture: str = Field(pattern=APPROVAL_TARGET, description=(
+        "The fixture's id (on the base revision), or a release ledger's path (`releases/<env>.jsonl`) "
+        "whose lines the pull request removes or rewrites."))
     change: ProtectionKind | None = Field(
         default=None, description="Which change is approved (removed, excluded, downgraded, narrowed, "
         "quarantined, unprotected); absent: any change of this fixture in this pull request.")
@@ -185,6 +191,19 @@ def _approvals_at(repo: git.Repo, commit: str, path: str) -> tuple[list[Approval
 def approve(found: list[Found], repo: git.Repo, base: Revision, head: Revision,
             labels: list[str]) -> tuple[list[ProtectionChange], list[str]]:
     """Mark the changes an accepted approval covers; notes say why an approval was not accepted."""
+    return approve_changes([f.change for f in found], repo, base, head, labels)
+
+
+def _owner_accepts(c: ProtectionChange, approved_by: str) -> bool:
+    if c.owner is None or approved_by == c.owner:
+        return True
+    # a ledger's owners are its CODEOWNERS, any of whom may approve
+    return c.id.startswith(LEDGER_DIR + "/") and approved_by in c.owner.split(", ")
+
+
+def approve_changes(found: list[ProtectionChange], repo: git.Repo, base: Revision, head: Revision,
+                    labels: list[str]) -> tuple[list[ProtectionChange], list[str]]:
+    """`approve` of protection changes of any kind: of fixtures and of release ledgers."""
     notes: list[str] = []
     policy = base.config.protection  # the base's rules: a pull request cannot relax them for itself
     accepted_labels = sorted(set(labels) & set(policy.approval_labels))
@@ -209,17 +228,17 @@ def approve(found: list[Found], repo: git.Repo, base: Revision, head: Revision,
                              "review in branch protection")
                 new = []
     out: list[ProtectionChange] = []
-    for f in found:
-        c = f.change
+    for c in found:
         how: str | None = None
         if accepted_labels:
             how = f"label {accepted_labels[0]!r}"
         for a in new:
             if a.fixture != c.id or (a.change is not None and a.change != c.kind):
                 continue
-            if c.owner is not None and a.approved_by != c.owner:
+            if not _owner_accepts(c, a.approved_by):
                 notes.append(f"{policy.approvals_file}: the approval of {c.id} is by {a.approved_by}, but the "
-                             f"fixture's owner on base is {c.owner}: not accepted")
+                             f"{'ledger' if c.id.startswith(LEDGER_DIR + '/') else 'fixture'}'s owner on base "
+                             f"is {c.owner}: not accepted")
                 continue
             how = f"{policy.approvals_file}: approved by {a.approved_by}: {a.reason}"
             break
@@ -270,7 +289,11 @@ def protect(repo: git.Repo, cs: ChangeSet, head: Revision, labels: list[str], to
     base = revision.load(repo, floor, head.prefix, base_config, cache)
     notes += base.notes
     found = detect(base, head, cs, today)
-    found_changes, approval_notes = approve(found, repo, base, head, labels)
+    from evalloop.gate.ledger import ledger_rewrites  # its own module: protection.py is about fixtures
+
+    rewrites = ledger_rewrites(repo, floor, cs.head, head.prefix)
+    all_changes, approval_notes = approve_changes([f.change for f in found] + rewrites, repo, base, head, labels)
+    found_changes = all_changes[:len(found)]
     notes += approval_notes
     # approve() keeps found's order: the base entry of each change that is still pending
     replaced = {f.base_entry.id: f.base_entry for f, c in zip(found, found_changes, strict=True) if not c.approved}
@@ -285,7 +308,7 @@ def protect(repo: git.Repo, cs: ChangeSet, head: Revision, labels: list[str], to
         if not isinstance(lf, str):
             lf = LoadedFixture(e.path, lf.fixture.model_copy(update={"severity": "blocking"}))
         versions[e.id] = BaseVersion(selected, lf)
-    return Protection(found_changes, base, versions, notes)
+    return Protection(all_changes, base, versions, notes)
 
 
 def with_base_versions(selected: list[Selected], protection: Protection) -> list[Selected]:

@@ -21,6 +21,7 @@ from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
 from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QuarantineFile
+from evalloop.model.release import LedgerEntry
 from evalloop.model.run import Run
 from evalloop.model.signal import Signal, SignalsFile
 
@@ -37,6 +38,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "signals": SignalsFile,  # a YAML or JSON signals file: the list of records
     "canary": CanaryConfig,
     "canary-summary": MetricSummary,  # one side of a canary given as numbers
+    "release-ledger": LedgerEntry,  # one line of releases/<env>.jsonl
 }
 
 

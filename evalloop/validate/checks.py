@@ -9,6 +9,7 @@ EXP001  expired               EXP002  expires soon (warning)   EXP003 temporary 
 REF001  incident_id not found REF002  scope path matches nothing
 REF004  an incident's fixture_ids names no fixture
 FIX001  a file that reads as a fixture where the `fixtures:` globs do not look (warning)
+LED001  a line of a release ledger (releases/<env>.jsonl) that is not a ledger entry
 RED001  e-mail  RED002 phone  RED003 payment card  RED004 IBAN  RED005 credential
 """
 
@@ -28,6 +29,7 @@ from evalloop.model.fixture import Fixture
 from evalloop.model.quarantine import QUARANTINE_FILE
 from evalloop.repo import parse
 from evalloop.validate.fixture import check_fixture
+from evalloop.validate.ledger import ledger_files
 from evalloop.validate.redaction import secret_detectors
 from evalloop.validate.repository import Repo, Validation, load, looks_like_fixture
 from evalloop.validate.schema import check_model, validator
@@ -52,6 +54,10 @@ _STATE: Validation | None = None
 def _check_file(v: Validation, path: Path) -> _FileResult:
     repo = v.repo
     kind = repo.kind_of(path) or "fixture"  # only covered files get here (`validate` filters the rest)
+    if kind == "ledger":
+        from evalloop.validate.ledger import check_ledger  # JSON Lines, not one document
+
+        return _FileResult(path, repo.display(path), kind, list(check_ledger(repo, path)), None)
     loaded = load(repo, path)
     if isinstance(loaded, Finding):
         return _FileResult(path, loaded.path, kind, [loaded], None)
@@ -123,6 +129,7 @@ def validate(repo: Repo, files: Iterable[Path] | None, today: dt.date) -> Valida
         for extra in (repo.root / CONFIG_FILE, repo.root / repo.config.owners.file, repo.root / QUARANTINE_FILE):
             if extra.is_file():
                 targets.append(extra)
+        targets += ledger_files(repo)
     else:
         named = list(files)
         targets = [p for p in named if repo.kind_of(p) is not None]

@@ -10,6 +10,7 @@ from pathlib import Path
 from evalloop.errors import EvalloopError
 from evalloop.model.config import Config
 from evalloop.model.findings import Finding
+from evalloop.model.release import LEDGER_DIR
 from evalloop.repo import fs, incidents, parse
 from evalloop.repo.classify import Classifier
 from evalloop.repo.globs import compile_globs, glob_any, glob_files, glob_rel
@@ -52,7 +53,15 @@ class Repo:
             return role
         if compile_globs(tuple(self.config.fixtures)).matches(rel):
             return "fixture"
+        if is_ledger(rel):
+            return "ledger"
         return "incident" if incidents.is_record(rel, self.config) else None
+
+
+def is_ledger(rel: str) -> bool:
+    """Whether a root-relative path is a release ledger, `releases/<env>.jsonl`."""
+    folder, _, name = rel.rpartition("/")
+    return folder == LEDGER_DIR and name.endswith(".jsonl")
 
 
 def _rel(path: Path, root: Path) -> str:
