@@ -136,9 +136,9 @@ def observe(side: Side, name: str, metric: Metric, monitors: Sequence[Invariant]
             return Observed(passed, total, missing=why)
         return Observed(sum(1 for r in runs if applies(metric.when, r)), len(runs))
     assert metric.measure is not None
-    values = [_measure(r, metric.measure) for r in runs]
-    kept: list[float] = [v for v in values if v is not None and math.isfinite(v)]
-    lacking = len(values) - len(kept)
+    measured = [_measure(r, metric.measure) for r in runs]
+    kept = [v for v in measured if v is not None and math.isfinite(v)]
+    lacking = len(measured) - len(kept)
     # A run that lost its measurement could be the slowest or the dearest: no conclusion without it.
-    why = f"{lacking} of {len(values)} {side.name} runs record no {metric.measure}" if lacking else None
+    why = f"{lacking} of {len(measured)} {side.name} runs record no {metric.measure}" if lacking else None
     return Observed(values=kept, missing=why)

@@ -12,7 +12,11 @@ from pathlib import Path
 from evalloop.canary.analyze import analyze
 from evalloop.canary.config import load_canary
 from evalloop.canary.observe import load_side
+from evalloop.errors import UsageError
+from evalloop.model.canary import CanaryConfig
 from evalloop.model.release import LedgerEntry
+from evalloop.release import ledger
+from evalloop.release.digest import artifact_digest
 from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
 from evalloop.report import canary as render
@@ -24,23 +28,43 @@ def canary(*, baseline: list[Path], candidate: list[Path], config_path: Path, st
            output: Path | None, record: bool, now: dt.datetime | None) -> int:
     cfg = load_canary(config_path)
     root = find_root(config_path.resolve().parent)
+    artifact = ledger.normalize(cfg.artifact)
+    # Resolved before anything is judged: a decision that cannot be recorded must not be printed as made.
+    version = _candidate_version(root, cfg) if record else None
     mapping = tuple((m.attribute, m.type) for m in load_config(root).trace_mapping)
     base = load_side("baseline", baseline, mapping)
     cand = load_side("candidate", candidate, mapping)
-    from evalloop.release import ledger
-
     entries = ledger.read_ledger(root, cfg.env)
-    result = analyze(cfg, base, cand, step=step, frozen=ledger.frozen(entries, cfg.artifact), now=now)
+    result = analyze(cfg, base, cand, step=step, frozen=ledger.frozen(entries, artifact), now=now)
     text = {"text": render.format_text, "markdown": render.format_markdown, "json": render.format_json}[fmt](
         cfg, result)
+    if version is not None:
+        revision, digest = version
+        ledger.append_entry(root, cfg.env, LedgerEntry(
+            at=now or dt.datetime.now(dt.UTC), env=cfg.env, event="canary", artifact=artifact, kind=cfg.kind,
+            revision=revision, digest=digest, decision=result.decision, step=step,
+            evidence=render.to_dict(cfg, result), by=os.environ.get("GITHUB_ACTOR") or None))
     if output is not None:
         atomic_write(output, text)
     else:
         print(text, end="")
-    if record:
-        evidence = render.to_dict(cfg, result)
-        ledger.append_entry(root, cfg.env, LedgerEntry(
-            at=now or dt.datetime.now(dt.UTC), env=cfg.env, event="canary", artifact=cfg.artifact, kind=cfg.kind,
-            revision=cfg.candidate.revision, decision=result.decision, step=step, evidence=evidence,
-            by=os.environ.get("GITHUB_ACTOR") or None))
     return EXIT[result.decision]
+
+
+def _candidate_version(root: Path, cfg: CanaryConfig) -> tuple[str, str]:
+    """The candidate's commit and the artifact's digest there: a promoted entry is a known-good
+    version only with both, since the rollback restores it from them."""
+    from git import GitCommandError
+
+    from evalloop.repo.git import open_repo
+
+    repo = open_repo(root)
+    try:
+        commit = repo.git.rev_parse("--verify", "--end-of-options", f"{cfg.candidate.revision}^{{commit}}")
+    except GitCommandError:
+        raise UsageError(f"--record: candidate.revision {cfg.candidate.revision!r} is not a commit of this "
+                         "repository; the ledger needs one to roll back to") from None
+    digest = artifact_digest(root, ledger.normalize(cfg.artifact), commit)
+    if digest is None:
+        raise UsageError(f"--record: {cfg.artifact} does not exist at {cfg.candidate.revision}")
+    return str(commit), digest
