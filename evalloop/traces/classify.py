@@ -232,13 +232,21 @@ def classify(s: RawSpan, oi_first: bool) -> Draft | None:
         d = _model(s, P_WRAPPER)
     else:
         d = None
-    if "evalloop.span.type" in a or "evalloop.span.name" in a or "evalloop.span.status" in a:
+    if any(key in a for key in OVERRIDE_KEYS):
         d = _override(s, d)
     return d
 
 
+OVERRIDE_KEYS = ("evalloop.span.type", "evalloop.span.name", "evalloop.span.status",
+                 "evalloop.span.args", "evalloop.span.result")
+
+
 def _override(s: RawSpan, d: Draft | None) -> Draft:
-    """Apply `evalloop.span.*`: what the team marked wins over what we inferred."""
+    """Apply `evalloop.span.*`: what the team marked wins over what we inferred.
+
+    `args` and `result` are JSON text (instrumentations can only write strings and
+    scalars; an attribute value that is not JSON text is taken as it is) or a
+    structured value (an OTLP `kvlistValue` / `arrayValue`)."""
     a = s.attrs
     where = f"span {s.span_id} ({s.name!r})"
     type_ = a.get("evalloop.span.type")
@@ -252,7 +260,9 @@ def _override(s: RawSpan, d: Draft | None) -> Draft:
             d.f["type"] = type_
             d.prio = P_SEMCONV if type_ == "model" else 0
     if d is None:
-        raise EvalloopError(f"{where}: evalloop.span.name/status without evalloop.span.type on "
+        what = "name/status" if "evalloop.span.name" in a or "evalloop.span.status" in a \
+            else "args/result"
+        raise EvalloopError(f"{where}: evalloop.span.{what} without evalloop.span.type on "
                             "a span whose type cannot be inferred")
     name = a.get("evalloop.span.name")
     if name is not None:
@@ -263,5 +273,11 @@ def _override(s: RawSpan, d: Draft | None) -> Draft:
             raise EvalloopError(f"{where}: evalloop.span.status {status!r} is not one of "
                                 f"{', '.join(SPAN_STATUSES)}")
         d.f["status"] = status
+    # Present means marked: an explicit JSON null clears what was inferred. Args that are
+    # not an object are kept under `input`, as for tool arguments (`as_args`).
+    if "evalloop.span.args" in a:
+        d.f["args"] = as_args(a["evalloop.span.args"])
+    if "evalloop.span.result" in a:
+        d.f["result"] = json_value(a["evalloop.span.result"])
     return d
 
