@@ -120,8 +120,7 @@ def make_case(i: int, seed: int, start_ns: int, threshold: float) -> Case:
         for tool, kind, p, text in FAULTS:
             if tool not in taken and rng.random() < p:
                 taken.add(tool)
-                faults.append({"tool": tool, "kind": kind, "call": call,
-                               **({"message": text} if kind == "error" else {})})
+                faults.append({"tool": tool, "kind": kind, "call": call, "message": text})
     if rng.random() < DATA_FAULT and not any(f["tool"] == "read_order" and f["call"] == 1 for f in faults):
         faults.append({"tool": "read_order", "kind": rng.choice(("malformed", "partial")), "call": 1})
     order = {"order_id": order_id, "amount": amount, "currency": "USD", "status": "delivered",
