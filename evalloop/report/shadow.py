@@ -145,8 +145,9 @@ def text_section(r: ShadowReport) -> list[str]:
 
 def render_text(r: ShadowReport) -> str:
     verdict = "REGRESSES" if r.regressed else "no regression"
-    out = [f"evalloop shadow: {verdict}  ({r.summary.regressions} of {plural(r.summary.pairs, 'pair', 'pairs')} "
-           "regress)", _sides(r), ""]
+    n = r.summary.regressions
+    out = [f"evalloop shadow: {verdict}  ({n} of {plural(r.summary.pairs, 'pair', 'pairs')} "
+           f"{'regresses' if n == 1 else 'regress'})", _sides(r), ""]
     out += text_section(r)
     return "\n".join(out) + "\n"
 
