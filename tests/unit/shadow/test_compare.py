@@ -4,13 +4,16 @@ evaluator, and a side without a run or a verdict failing closed."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
 
 from evalloop.model.fixture import Fixture
 from evalloop.model.run import Run
+from evalloop.model.shadow import CapturedInput
 from evalloop.shadow.compare import Side, judged, pair, summary
+from tests.support import PROJECT
 
 REFUND = Fixture.model_validate({
     "id": "refund", "severity": "blocking", "input": {"user_message": "refund please"},
@@ -146,3 +149,9 @@ def test_summary_counts_each_kind_and_the_deltas() -> None:
     assert s.cost_delta_median_usd == pytest.approx(0.001)
     assert s.cost_baseline_usd == pytest.approx(0.004) and s.cost_candidate_usd == pytest.approx(0.007)
     assert summary([]).pairs == 0 and summary([]).cost_delta_median_usd is None
+
+
+def test_the_documented_captured_inputs_are_valid() -> None:
+    [block] = re.findall(r"```json\n(.*?)```", (PROJECT / "docs" / "shadow.md").read_text(), re.S)
+    assert [CapturedInput.model_validate_json(line).id for line in block.splitlines()] == \
+        ["prod-refund-640", "prod-shipping"]
