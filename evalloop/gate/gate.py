@@ -24,6 +24,7 @@ from evalloop.gate.followup import follow_up
 from evalloop.gate.quarantine import apply_quarantine
 from evalloop.model.config import Config
 from evalloop.model.results import FixtureResult, GateReport, Selected, count, decide, started_now
+from evalloop.model.shadow import ShadowReport
 from evalloop.repo import fixtures, revision
 from evalloop.repo.classify import Classifier
 from evalloop.repo.config import load_config
@@ -127,27 +128,31 @@ def explain(opts: Options, fixture_id: str) -> str:
 
 
 def _run(plan: _Plan, opts: Options, to_run: list[Selected], watcher: Watcher | None
-         ) -> tuple[list[FixtureResult], list[str]]:
+         ) -> tuple[list[FixtureResult], list[str], ShadowReport | None]:
     """Run head's fixtures (base versions in place of those with an unapproved protection change),
     then apply quarantine, check incident reproduction and run the blocking failures on base, and
-    note how to reach each failure's owner and its incident record. `watcher` hears of head's runs
-    only: the runs on base are not the change's."""
+    note how to reach each failure's owner and its incident record; for a model route change, the
+    shadow comparison of head's runs with the same fixtures' runs on base. `watcher` hears of head's
+    runs only: the runs on base are not the change's."""
     # imported here: the harness and the evaluator are not needed for --select-only or --explain
-    from evalloop.gate.execute import run_selected
+    from evalloop.gate.execute import Recorder, run_selected
     from evalloop.gate.reproduction import reproduce
+    from evalloop.shadow.route import compare_route_change
 
     versions = plan.protection.base_versions
     head_paths = [s.path for s in to_run if s.id not in versions]
     by_path = fixtures.load_at(plan.repo, plan.cs.head, plan.prefix, plan.head_config, head_paths)
     loaded = [versions[s.id].loaded if s.id in versions else by_path[s.path] for s in to_run]
-    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded, watcher)
+    heard = Recorder(watcher)  # head's runs, for the shadow comparison of a model route change
+    results = run_selected(plan.head_root, plan.head_config, to_run, opts.jobs, loaded, heard)
     unapproved = {c.id for c in plan.protection.changes if not c.approved}
     notes = apply_quarantine(results, plan.head, plan.protection.base, opts.today, unapproved)
     # the blocking failures run on base too, as they ran here (a base version stays the base's)
     ran = {s.id: lf for s, lf in zip(to_run, loaded, strict=True) if not isinstance(lf, str)}
     notes += reproduce(plan.repo, plan.cs, plan.prefix, plan.head_root, plan.head_config, results,
                        plan.selection.selected, opts.jobs, loaded=ran)
-    return follow_up(results, plan.repo, plan.cs.head, plan.prefix, plan.head_config), notes
+    shadow = compare_route_change(plan.repo, plan.cs, plan.prefix, plan.head_config, ran, heard.outcomes, opts.jobs)
+    return follow_up(results, plan.repo, plan.cs.head, plan.prefix, plan.head_config), notes, shadow
 
 
 def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
@@ -158,6 +163,7 @@ def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
         sel = plan.selection
         to_run = sharding.shard(sel.selected, *opts.shard) if opts.shard else sel.selected
         notes = list(plan.notes)
+        shadow = None
         # a fixture that cannot be read cannot be selected with confidence: fail closed
         results = [FixtureResult(id=e.id, severity=e.severity, status="error", path=e.path,
                                  error=f"fixture unreadable: {e.error}") for e in sel.broken]
@@ -170,7 +176,7 @@ def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
                 watcher.planned(len(results))
                 for broken in results:
                     watcher.finished(FixtureOutcome(broken))
-            ran, run_notes = _run(plan, opts, to_run, watcher)
+            ran, run_notes, shadow = _run(plan, opts, to_run, watcher)
             results += ran
             notes += run_notes
     if not opts.select_only:
@@ -187,5 +193,5 @@ def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
         counts=count(results, len(to_run)), notes=notes, protection_changes=found,
         shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, selection_only=opts.select_only,
         started_at=started_at, hostname=hostname,
-        repo_prefix=plan.prefix,
+        repo_prefix=plan.prefix, shadow=shadow,
     )

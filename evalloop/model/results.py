@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from evalloop.model.kinds import Severity
+from evalloop.model.shadow import ShadowReport
 
 Verdict = Literal["pass", "warn", "block"]
 ResultStatus = Literal["pass", "fail", "error", "flaky", "no_run"]
@@ -157,6 +158,9 @@ class GateReport(_Model):
     repo_prefix: str | None = Field(
         default=None, description="Where the evalloop root is in the git repository (\"\" at its top, else "
         "\"sub/\"): the results' paths are relative to it.")
+    shadow: ShadowReport | None = Field(
+        default=None, description="For a model route change: the selected fixtures also run on the base revision "
+        "and each run compared with head's (docs/shadow.md); informs, does not decide the verdict.")
 
 
 def gating_failure(r: FixtureResult) -> bool:

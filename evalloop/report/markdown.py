@@ -38,6 +38,7 @@ class Level:
     keys: int
     notes: int
     width: int
+    shadow: int = 10_000  # pairs with a table of their own in the shadow comparison (a model route change)
 
 
 # The least important parts go first: passes, changed keys, selection reasons, then detail.
@@ -45,10 +46,13 @@ LEVELS = [
     Level(violations=50, causes=50, overview=10_000, passes=10_000, selected=10_000, changed=10_000, keys=20,
           notes=1000, width=500),
     Level(violations=20, causes=20, overview=1000, passes=200, selected=500, changed=500, keys=5, notes=200,
-          width=500),
-    Level(violations=10, causes=10, overview=300, passes=0, selected=100, changed=100, keys=0, notes=100, width=300),
-    Level(violations=5, causes=5, overview=100, passes=0, selected=20, changed=30, keys=0, notes=50, width=200),
-    Level(violations=2, causes=2, overview=30, passes=0, selected=0, changed=10, keys=0, notes=20, width=120),
+          width=500, shadow=200),
+    Level(violations=10, causes=10, overview=300, passes=0, selected=100, changed=100, keys=0, notes=100, width=300,
+          shadow=30),
+    Level(violations=5, causes=5, overview=100, passes=0, selected=20, changed=30, keys=0, notes=50, width=200,
+          shadow=5),
+    Level(violations=2, causes=2, overview=30, passes=0, selected=0, changed=10, keys=0, notes=20, width=120,
+          shadow=0),
 ]
 _CUT_NOTE = "\n\n_Report cut at GitHub's comment limit; the full report is in the job's artifacts._\n"
 
@@ -185,6 +189,14 @@ def _markdown(r: GateReport, lv: Level, where: Where) -> str:
     else:
         out.append("_No fixture selected._")
     out.append("")
+    if r.shadow is not None:
+        from evalloop.report.shadow import GATE_HEADING, markdown_section
+
+        out += [f"### {GATE_HEADING}", ""]
+        out += markdown_section(r.shadow, rows=lv.overview, details=lv.shadow, width=lv.width)
+        differing = sum(p.differs or bool(p.regressions) for p in r.shadow.pairs)
+        if differing > lv.shadow:
+            cuts.append(f"{differing - lv.shadow} tables of the shadow comparison")
     if warnings:
         out += ["### Warnings", ""]
         for x in warnings:

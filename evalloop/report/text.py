@@ -175,6 +175,11 @@ def render_text(r: GateReport) -> str:
     out += _results(r.results)
     if r.selection_only and not r.results:
         out.append("  (nothing ran: --select-only)")
+    if r.shadow is not None:
+        from evalloop.report.shadow import GATE_HEADING, text_section
+
+        out.append(f"\n{GATE_HEADING}:")
+        out += text_section(r.shadow)
     for n in r.notes:
         out.append(f"note: {clean(n)}")
     return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Shadow mode: a candidate and a baseline revision on the same inputs, compared run by run."""
