@@ -20,7 +20,7 @@ def _gaps(answers: list[Answer]) -> int:
 def format_text(answers: list[Answer]) -> str:
     lines: list[str] = []
     for section, title in TITLES.items():
-        lines += ["" if lines else "", f"{title}"] if lines else [title]
+        lines += ["", title] if lines else [title]
         for a in (a for a in answers if a.section == section):
             lines.append(clean(f"  {MARK[a.status]} {a.question} {a.answer}"))
             lines += [clean(f"        evidence: {e}") for e in a.evidence]
