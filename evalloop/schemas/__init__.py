@@ -18,6 +18,7 @@ from evalloop.gate.protection import ApprovalsFile
 from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
+from evalloop.model.metrics import GateRecord, MetricsReport
 from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QuarantineFile
 from evalloop.model.run import Run
@@ -34,6 +35,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "run": Run,
     "signal": Signal,  # one record: a line of a JSON Lines signals file
     "signals": SignalsFile,  # a YAML or JSON signals file: the list of records
+    "gate-ledger": GateRecord,  # one line of the gate ledger (`evalloop gate --record`)
+    "metrics": MetricsReport,  # `evalloop metrics --format json`
 }
 
 
