@@ -116,5 +116,4 @@ def main(argv: list[str] | None = None) -> int:
 
 # The commands register themselves on `cli` when their modules load; they import `cli` and
 # `_DATE` from here, so they are loaded after both exist.
-from evalloop.cli import gates, intake, repository  # noqa: E402, F401
-from evalloop.cli import metrics  # noqa: E402, F401
+from evalloop.cli import gates, intake, metrics, repository  # noqa: E402, F401

@@ -204,7 +204,8 @@ def _traces(data: LoopData, root: Path, config: Config, given: list[Path]) -> No
         else:
             raise EvalloopError("no such trace file or folder", path=str(p))
     files += glob_files(root, config.metrics.traces) if config.metrics.traces else []
-    where = ", ".join([*(str(p) for p in given), *config.metrics.traces]) or "none given: --traces PATH or metrics.traces"
+    named = [*(str(p) for p in given), *config.metrics.traces]
+    where = ", ".join(named) or "none given: --traces PATH or metrics.traces"
     if not files:
         data.sources.append(Source(name="trace sample", where=where, found=False))
         return

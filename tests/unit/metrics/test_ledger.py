@@ -53,8 +53,8 @@ def test_a_folder_of_gate_reports_reads_as_ledger_lines(tmp_path: Path) -> None:
     (tmp_path / "report-2.json").write_text(report("2026-03-05T10:00:00Z").model_dump_json())
     assert [r.timestamp.day for r in ledger.read_reports(tmp_path)] == [5, 2]
     (tmp_path / "old.json").write_text(report(None).model_copy(update={"started_at": None}).model_dump_json())
-    with pytest.raises(EvalloopError, match="old.json: the gate report has no timestamp"):
+    with pytest.raises(EvalloopError, match=r"old\.json: the gate report has no timestamp"):
         ledger.read_reports(tmp_path)
     (tmp_path / "old.json").write_text('{"not": "a report"}')
-    with pytest.raises(EvalloopError, match="old.json: not a gate report"):
+    with pytest.raises(EvalloopError, match=r"old\.json: not a gate report"):
         ledger.read_reports(tmp_path)

@@ -63,7 +63,8 @@ def test_coverage_without_a_sample_says_so(tmp_path: Path) -> None:
 
 
 def test_policy_denial_accuracy_and_side_effects_after_a_denial(tmp_path: Path) -> None:
-    loop = Loop(tmp_path, config="version: 1\nmetrics:\n  policy_denial_accuracy: {side_effect_tools: [issue_refund]}\n")
+    loop = Loop(tmp_path, config="version: 1\nmetrics:\n"
+                "  policy_denial_accuracy: {side_effect_tools: [issue_refund]}\n")
     denied = ("policy", "refund_threshold", "denied")
     runs = [run(n, "2026-03-05", spans=[denied, ("message", "explain_denial", "waiting")]) for n in range(6)]
     runs.append(run(6, "2026-03-06", spans=[denied, ("approval", "lead", "succeeded"), ("tool", "issue_refund",

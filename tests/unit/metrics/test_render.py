@@ -9,6 +9,7 @@ import re
 import struct
 import zlib
 from pathlib import Path
+from typing import ClassVar
 
 from evalloop.metrics import compute
 from evalloop.metrics.render import render
@@ -35,7 +36,7 @@ def dashboard_report(tmp_path: Path) -> MetricsReport:
 
 
 class _Page(html.parser.HTMLParser):
-    VOID = {"meta", "br", "img", "input", "link", "hr", "path", "use", "rect", "circle", "stop"}
+    VOID: ClassVar[set[str]] = {"meta", "br", "img", "input", "link", "hr", "path", "use", "rect", "circle", "stop"}
 
     def __init__(self) -> None:
         super().__init__()
