@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from evalloop.errors import EvalloopError
-from evalloop.model.metrics import GateRecord, RecordedResult
+from evalloop.model.metrics import GateRecord, RecordedCounts, RecordedResult
 from evalloop.model.results import GateReport
 from evalloop.repo import fs, parse
 from evalloop.text import clean
@@ -41,7 +41,7 @@ def record_of(report: GateReport, env: Mapping[str, str] | None = None) -> GateR
         results=[RecordedResult(id=r.id, severity=r.severity, status=r.status, runs=r.runs, passes=r.passes,
                                 quarantined=r.quarantined, owner=r.owner, incident_id=r.incident_id)
                  for r in report.results],
-        counts=report.counts)
+        counts=RecordedCounts.model_validate(report.counts.model_dump()))
 
 
 def append(path: Path, record: GateRecord) -> None:

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalloop.model.kinds import Severity
-from evalloop.model.results import Counts, ResultStatus, Verdict
+from evalloop.model.results import ResultStatus, Verdict
 
 GATE_LEDGER = "ledgers/gates.jsonl"
 GATE_LEDGER_SCHEMA_VERSION = 1
@@ -39,6 +39,19 @@ class RecordedResult(_Strict):
     incident_id: str | None = Field(default=None, description="The incident the fixture reproduces.")
 
 
+class RecordedCounts(_Strict):
+    """The gate report's `counts`, as the ledger keeps them."""
+
+    selected: int = Field(default=0, description="Fixtures the change selected (this shard's, for a shard).")
+    passed: int = Field(default=0, description="Results that passed.")
+    failed: int = Field(default=0, description="Results that failed.")
+    errored: int = Field(default=0, description="Results that errored.")
+    flaky: int = Field(default=0, description="Results whose runs disagreed.")
+    no_run: int = Field(default=0, description="Selected fixtures with no result.")
+    blocking_failures: int = Field(default=0, description="Blocking fixtures failing the gate.")
+    warnings: int = Field(default=0, description="Warning fixtures failing.")
+
+
 class GateRecord(_Strict):
     """One gate run: a line of the gate ledger."""
 
@@ -57,7 +70,7 @@ class GateRecord(_Strict):
         default=None, ge=1, description="The CI run's attempt (GITHUB_RUN_ATTEMPT): above 1, someone re-ran it.")
     changed_kinds: list[str] = Field(default_factory=list, description="The kinds of the changed paths.")
     results: list[RecordedResult] = Field(default_factory=list, description="Each fixture's result.")
-    counts: Counts = Field(default_factory=Counts, description="The report's counts.")
+    counts: RecordedCounts = Field(default_factory=RecordedCounts, description="The report's counts.")
 
 
 # --- the `metrics:` block of evalloop.yaml ----------------------------------------------------
