@@ -32,6 +32,7 @@ class Links:
             by_fixture = {f.id: f.at for f in data.history.fixtures_added}
         self._first: dict[str, dt.datetime] = dict(data.history.first_fixture) if data.history else {}
         self._linked: set[str] = set()
+        present = {e.id for e in data.fixtures or []}
         for e in data.fixtures or []:
             if e.incident_id:
                 self._linked.add(e.incident_id)
@@ -42,7 +43,7 @@ class Links:
                     at = by_fixture[fixture_id]
                     known = self._first.get(rec.id)
                     self._first[rec.id] = at if known is None else min(known, at)
-                if any(e.id == fixture_id for e in data.fixtures or []):
+                if fixture_id in present:
                     self._linked.add(rec.id)
 
     def since(self, incident_id: str) -> dt.datetime | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from evalloop.errors import EvalloopError
+from evalloop.errors import EvalloopError, UsageError
 from evalloop.intake.lifecycle import Entry, inventory
 from evalloop.intake.signals import LocatedSignal, load_signals
 from evalloop.metrics import ledger
@@ -27,6 +27,7 @@ from evalloop.model.quarantine import QUARANTINE_FILE, QuarantineEntry, Quaranti
 from evalloop.model.release import LEDGER_DIR, LedgerEntry
 from evalloop.model.run import Run
 from evalloop.repo import parse
+from evalloop.repo.git import open_repo
 from evalloop.repo.globs import glob_files
 from evalloop.repo.incidents import incident_files
 from evalloop.text import clean
@@ -124,12 +125,11 @@ def _incidents(data: LoopData, root: Path, config: Config) -> None:
 def _history(data: LoopData, root: Path, config: Config, branch: str | None) -> None:
     rev = branch or config.metrics.branch
     try:
-        data.history = read_history(root, config, branch)
-    except EvalloopError as exc:
-        if "not a git repository" not in str(exc):
-            raise
+        open_repo(root)
+    except UsageError:
         data.sources.append(Source(name="git history", where=f"{rev}: not a git repository", found=False))
         return
+    data.history = read_history(root, config, branch)
     data.sources.append(Source(name="git history", where=f"first-parent line of {rev}",
                                found=data.history.commits > 0, records=data.history.commits))
     if data.history.commits == 0:

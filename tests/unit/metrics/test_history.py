@@ -63,3 +63,13 @@ def test_a_deleted_fixture_leaves_the_count(tmp_path: Path) -> None:
     assert [b[1:] for b in history.blocking] == [(1, 1), (1, 2), (0, 1)]
     assert history.blocking_at(at("2026-03-03T12:00")) == (1, 2)
     assert history.blocking_at(at("2026-03-01")) is None
+
+
+def test_outside_git_the_history_is_missing_not_empty(tmp_path: Path) -> None:
+    from evalloop.metrics.sources import Options, load
+
+    (tmp_path / "evalloop.yaml").write_text("version: 1\n")
+    data = load(tmp_path, load_config(tmp_path), Options())
+    assert data.history is None
+    [source] = [s for s in data.sources if s.name == "git history"]
+    assert (source.found, source.where) == (False, "HEAD: not a git repository")
