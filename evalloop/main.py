@@ -116,4 +116,4 @@ def main(argv: list[str] | None = None) -> int:
 
 # The commands register themselves on `cli` when their modules load; they import `cli` and
 # `_DATE` from here, so they are loaded after both exist.
-from evalloop.cli import canary, gates, intake, readiness, release, repository, shadow  # noqa: E402, F401
+from evalloop.cli import canary, gates, intake, metrics, readiness, release, repository, shadow  # noqa: E402, F401

@@ -85,6 +85,9 @@ SELECT_HELP = ("Fixtures to run: ids, id globs, severity:S, owner:O, gate:KIND, 
               "reported, not run.")
 @click.option("--select-only", is_flag=True, help="Report the selection without running anything.")
 @click.option("--fail-on-warn", is_flag=True, help=FAIL_ON_WARN_HELP)
+@click.option("--record", "record", is_flag=False, flag_value="", default=None, metavar="[FILE]",
+              help="Append the result as one line to the gate ledger `evalloop metrics` reads: FILE, or "
+              "metrics.gate_ledger of evalloop.yaml (ledgers/gates.jsonl). Not with --select-only.")
 @click.option("--today", type=_DATE, default=None, help="Date for quarantine expiry (YYYY-MM-DD).")
 @click.option("--label", "labels", multiple=True, metavar="NAME",
               help="A label of the pull request (repeatable). Also read: EVALLOOP_PR_LABELS (one per line) and, in "
@@ -93,7 +96,7 @@ SELECT_HELP = ("Fixtures to run: ids, id globs, severity:S, owner:O, gate:KIND, 
 @_run_display
 def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path | None, json_path: Path | None,
          jobs: int, shard_spec: str | None, explain_id: str | None, select: tuple[str, ...], select_only: bool,
-         fail_on_warn: bool, today: dt.datetime | None, labels: tuple[str, ...], verbose: bool,
+         fail_on_warn: bool, record: str | None, today: dt.datetime | None, labels: tuple[str, ...], verbose: bool,
          save_runs: Path | None, color: str) -> None:
     """The release gate: diff BASE...HEAD (from their merge-base, as a pull request does), classify
     each changed artifact, select the fixtures that protect the behaviours it can affect, run them
@@ -116,14 +119,16 @@ def gate(base: str, head: str, config_path: Path | None, fmt: str, output: Path 
       evalloop gate --base origin/main --verbose        # and what the agent did, span by span
       evalloop gate --base origin/main --save-runs runs/ && \\
         evalloop check fixtures/refund.yaml runs/refund.run1.json
-      evalloop gate --base origin/main --shard 1/4 --json shard1.json"""
+      evalloop gate --base origin/main --shard 1/4 --json shard1.json
+      evalloop gate --base origin/main --record         # and add it to ledgers/gates.jsonl"""
     from evalloop.commands import gate as cmd
 
     sys.exit(cmd.gate(base=base, head=head, config_path=config_path, fmt=fmt, output=output,
                       json_path=json_path, jobs=jobs, shard_spec=shard_spec, explain_id=explain_id,
                       select=select, select_only=select_only, fail_on_warn=fail_on_warn,
                       today=today.date() if today else None,
-                      labels=list(labels), verbose=verbose, save_runs=save_runs, color=color))
+                      labels=list(labels), verbose=verbose, save_runs=save_runs, color=color,
+                      record=record))
 
 
 @cli.command()

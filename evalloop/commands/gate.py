@@ -43,8 +43,12 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
          json_path: Path | None, jobs: int, shard_spec: str | None, explain_id: str | None,
          select_only: bool, today: dt.date | None, fail_on_warn: bool = False, select: tuple[str, ...] = (),
          labels: list[str] | None = None,
-         verbose: bool = False, save_runs: Path | None = None, color: str = "auto") -> int:
+         verbose: bool = False, save_runs: Path | None = None, color: str = "auto",
+         record: str | None = None) -> int:
+    """`record`: the gate ledger file to append the result to ("": the one evalloop.yaml names)."""
     shard = parse_shard(shard_spec)
+    if record is not None and (select_only or explain_id is not None):
+        raise UsageError("--record needs a gate that runs its fixtures (not --select-only or --explain)")
     opts = gating.Options(
         root=find_root(config_path.parent if config_path else Path.cwd()), config_path=config_path,
         base=base, head=head, labels=[*(labels or []), *pr_labels(os.environ)], today=today or dt.date.today(),
@@ -66,7 +70,17 @@ def gate(*, base: str, head: str, config_path: Path | None, fmt: str, output: Pa
     emit(report, fmt, output, json_path, terminal)
     if save_runs is not None:
         save(outcomes, save_runs)
+    if record is not None:
+        _record(report, record, opts.root, config_path)
     return exit_code(report.verdict, fail_on_warn)
+
+
+def _record(report: GateReport, record: str, root: Path, config_path: Path | None) -> None:
+    from evalloop.metrics import ledger
+    from evalloop.repo.config import load_config
+
+    path = Path(record) if record else root / load_config(root, config_path).metrics.gate_ledger
+    ledger.append(path, ledger.record_of(report, os.environ))
 
 
 def emit(report: GateReport, fmt: str, output: Path | None, json_path: Path | None,

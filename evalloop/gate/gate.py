@@ -193,5 +193,5 @@ def gate(opts: Options, watcher: Watcher | None = None) -> GateReport:
         counts=count(results, len(to_run)), notes=notes, protection_changes=found,
         shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None, selection_only=opts.select_only,
         started_at=started_at, hostname=hostname,
-        repo_prefix=plan.prefix, shadow=shadow,
+        repo_prefix=plan.prefix, shadow=shadow, timestamp=started_now()[0],
     )

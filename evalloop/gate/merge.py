@@ -62,6 +62,7 @@ def merge_reports(reports: list[GateReport]) -> GateReport:
         "notes": notes, "shard": None, "protection_changes": protection,
         # the earliest shard's start is the gate's; shards ran on several machines
         "started_at": min((r.started_at for r in reports if r.started_at), default=None),
+        "timestamp": max((r.timestamp for r in reports if r.timestamp), default=None),  # the last shard's end
         "hostname": first.hostname if all(r.hostname == first.hostname for r in reports) else None,
     })
 

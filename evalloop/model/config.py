@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from evalloop.model.fixture import Scope
 from evalloop.model.kinds import ChangeKind, Severity, SpanType
 from evalloop.model.loop import LoopConfig
+from evalloop.model.metrics import MetricsConfig
 from evalloop.model.triage import TriageConfig
 
 CONFIG_FILE = "evalloop.yaml"
@@ -154,4 +155,8 @@ class Config(_Strict):
     triage: TriageConfig = Field(
         default_factory=TriageConfig,
         description="`evalloop triage`: rules that decide production signals before the built-in ones.",
+    )
+    metrics: MetricsConfig = Field(
+        default_factory=MetricsConfig,
+        description="`evalloop metrics`: where the loop's ledgers are, its owner and its dashboard thresholds.",
     )

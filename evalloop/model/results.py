@@ -135,6 +135,9 @@ class Counts(_Model):
 
 
 class GateReport(_Model):
+    schema_version: Literal[1] = Field(default=1, description="The report format's version.")
+    timestamp: str | None = Field(
+        default=None, description="When the report was made (ISO 8601, UTC); the gate ledger's time of the run.")
     verdict: Verdict
     base: str | None = None
     head: str | None = None

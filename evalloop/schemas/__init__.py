@@ -19,6 +19,7 @@ from evalloop.model.canary import CanaryConfig, MetricSummary
 from evalloop.model.config import Config
 from evalloop.model.fixture import Fixture
 from evalloop.model.incident import Incident
+from evalloop.model.metrics import GateRecord, MetricsReport
 from evalloop.model.owners import OwnersFile
 from evalloop.model.quarantine import QuarantineFile
 from evalloop.model.release import LedgerEntry
@@ -39,6 +40,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "canary": CanaryConfig,
     "canary-summary": MetricSummary,  # one side of a canary given as numbers
     "release-ledger": LedgerEntry,  # one line of releases/<env>.jsonl
+    "gate-ledger": GateRecord,  # one line of the gate ledger (`evalloop gate --record`)
+    "metrics": MetricsReport,  # `evalloop metrics --format json`
 }
 
 
