@@ -71,7 +71,12 @@ def test_the_approval_bypass_changes_tool_selection_and_flips_verdicts(example: 
     for fixture_id in REFUND_FIXTURES:
         p = pairs[fixture_id]
         assert p["tool_selection"]["added"] == ["send_customer_email"], fixture_id
-        assert p["tool_selection"]["first_divergence"] == 3 and p["tool_selection"]["changed"]
+        ts = p["tool_selection"]
+        # the bypass sends the customer e-mail the baseline never sends: the calls part there
+        pairs_ = zip(ts["baseline"], ts["candidate"], strict=False)
+        common = next((i for i, (a, b) in enumerate(pairs_) if a != b), min(len(ts["baseline"]), len(ts["candidate"])))
+        assert ts["candidate"][common] == "send_customer_email"
+        assert ts["first_divergence"] == common + 1 and ts["changed"]
         assert p["verdict"] == {"baseline": "pass", "candidate": "fail", "flip": "pass_to_fail"}
         assert [r["kind"] for r in p["regressions"]] == ["verdict_to_fail"]
     # below the threshold the refund goes through either way: the calls only change order

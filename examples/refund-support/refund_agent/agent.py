@@ -101,7 +101,8 @@ class Agent:
     def call(self, name: str, **args: Any) -> Any:
         """A tool call, retried as the workflow's retry policy says."""
         attempts = int(self.retry.get("max_attempts", 1))
-        retry_on = set(self.retry.get("on", []))
+        # `retry_on`, not `on`: YAML 1.1 (PyYAML) reads a bare `on` key as the boolean true.
+        retry_on = set(self.retry.get("retry_on", []))
         for attempt in range(1, attempts + 1):
             try:
                 return self.tools.call(name, args)
