@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from evalloop.errors import UsageError
 from evalloop.model.results import FixtureResult, GateReport, ProtectionChange, count, decide
+from evalloop.model.shadow import ShadowReport
 from evalloop.text import clean
 
 
@@ -58,6 +59,7 @@ def merge_reports(reports: list[GateReport]) -> GateReport:
     merged = sorted(results.values(), key=lambda x: (order.get(x.id, -1), x.id))
     protection = _merge_protection(reports, notes)
     return first.model_copy(update={
+        "shadow": _merge_shadow(reports),
         "results": merged, "verdict": decide(merged, protection), "counts": count(merged, len(first.selected)),
         "notes": notes, "shard": None, "protection_changes": protection,
         # the earliest shard's start is the gate's; shards ran on several machines
@@ -65,6 +67,18 @@ def merge_reports(reports: list[GateReport]) -> GateReport:
         "timestamp": max((r.timestamp for r in reports if r.timestamp), default=None),  # the last shard's end
         "hostname": first.hostname if all(r.hostname == first.hostname for r in reports) else None,
     })
+
+
+def _merge_shadow(reports: list[GateReport]) -> ShadowReport | None:
+    """Every shard's shadow pairs (each shard compared the fixtures it ran), summed up again."""
+    from evalloop.shadow.compare import summary
+
+    shadows = [r.shadow for r in reports if r.shadow is not None]
+    if not shadows:
+        return None
+    pairs = [p for s in shadows for p in s.pairs]
+    notes = list(dict.fromkeys(n for s in shadows for n in s.notes))
+    return shadows[0].model_copy(update={"pairs": pairs, "summary": summary(pairs), "notes": notes})
 
 
 def _merge_protection(reports: list[GateReport], notes: list[str]) -> list[ProtectionChange]:

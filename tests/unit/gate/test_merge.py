@@ -71,3 +71,20 @@ def test_load_shard_reads_a_report_and_refuses_anything_else(tmp_path: Path) -> 
     assert exc.value.path == str(bad)
     with pytest.raises(UsageError, match="cannot read shard report: No such file or directory"):
         load_shard(tmp_path / "missing.json")
+
+
+def test_every_shards_shadow_pairs_are_kept_and_summed_again() -> None:
+    from evalloop.model.shadow import ShadowReport
+    from evalloop.shadow.compare import judged, pair, summary
+    from tests.unit.shadow.test_compare import BYPASS, FIXED, REFUND, run
+
+    one = pair("a", judged(REFUND, run(*FIXED)), judged(REFUND, run(*BYPASS)), severity="blocking")
+    two = pair("b", judged(REFUND, run(*FIXED)), judged(REFUND, run(*FIXED, cost=0.002)), severity="blocking")
+    shards = [shard("1/2", "a").model_copy(update={"shadow": ShadowReport(baseline="b", candidate="h", pairs=[one],
+                                                                          summary=summary([one]))}),
+              shard("2/2", "b").model_copy(update={"shadow": ShadowReport(baseline="b", candidate="h", pairs=[two],
+                                                                          summary=summary([two]))})]
+    merged = merge_reports(shards).shadow
+    assert merged is not None and [p.id for p in merged.pairs] == ["a", "b"]
+    assert merged.summary == summary([one, two]) and merged.summary.pairs == 2
+    assert merge_reports([shard("1/2", "a"), shard("2/2", "b")]).shadow is None
