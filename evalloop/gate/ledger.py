@@ -4,7 +4,9 @@
 revision has (deleting the `freeze` a rollback wrote lets the canary promote the artifact
 again; deleting a rollback erases the record) weakens what protects production just as deleting
 a fixture does, so it is listed with the protection changes and blocks until the ledger's owners
-(its CODEOWNERS on base) approve it. Pure appends (new canary decisions, an unfreeze) are not.
+(its CODEOWNERS on base) approve it. An appended `unfreeze` is one too: it lifts the freeze a
+rollback put on automatic promotion, which only a person with authority over the ledger may do
+(as adding a quarantine entry is). Other appends (canary decisions, known-good marks) are not.
 """
 
 from __future__ import annotations
@@ -54,6 +56,24 @@ def _describe(old: bytes, number: int) -> str:
         return ""
 
 
+def _unfreezes(appended: bytes, before: int, rel: str, owner: str | None) -> list[ProtectionChange]:
+    """A protection change for each appended line that lifts a freeze."""
+    import json
+
+    out = []
+    for i, line in enumerate(_lines(appended), start=before + 1):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue  # not an entry: `evalloop validate` reports it (LED001)
+        if isinstance(data, dict) and data.get("event") == "unfreeze":
+            out.append(ProtectionChange(
+                id=rel, kind="removed", owner=owner, base_path=rel, head_path=rel,
+                detail=f"line {i} unfreezes {data.get('artifact')!s}: it lifts the freeze a rollback put on "
+                       "automatic promotion, which needs the ledger owner's approval"))
+    return out
+
+
 def _owners(repo: git.Repo, commit: str, path: str) -> str | None:
     from evalloop.gate.protection import codeowners_of
 
@@ -79,6 +99,7 @@ def ledger_rewrites(repo: git.Repo, base: str, head: str, prefix: str) -> list[P
         rel = path[len(prefix):]
         old, new = olds.get(path), news.get(path)
         if old is not None and new is not None and is_append(old, new):
+            out += _unfreezes(new[len(old):], len(_lines(old)), rel, _owners(repo, base, path))
             continue
         if path not in head_listed:
             detail = f"{rel} is deleted: the release ledger is append-only"

@@ -75,10 +75,23 @@ def test_an_approval_by_a_ledger_owner_is_accepted(grepo: tuple[git.Repo, str]) 
 def test_appending_is_no_protection_change(grepo: tuple[git.Repo, str]) -> None:
     repo, base = grepo
     root = Path(repo.working_tree_dir or ".")
-    write_files(root, {"releases/production.jsonl": LEDGER + LINE.format(n=4, event="unfreeze"),
+    write_files(root, {"releases/production.jsonl": LEDGER + LINE.format(n=4, event="canary"),
                        "releases/staging.jsonl": LINE.format(n=4, event="freeze").replace("production", "staging")})
     commit_all(repo, "append")
     assert found(repo, base) == []
+
+
+def test_an_appended_unfreeze_needs_the_ledgers_owners(grepo: tuple[git.Repo, str]) -> None:
+    # lifting the freeze in the same pull request as the change the canary would then promote
+    repo, base = grepo
+    root = Path(repo.working_tree_dir or ".")
+    write_files(root, {"releases/production.jsonl": LEDGER + LINE.format(n=4, event="unfreeze")})
+    commit_all(repo, "unfreeze")
+    [c] = found(repo, base)
+    assert (c.id, c.approved, c.owner) == ("releases/production.jsonl", False, "@acme/release")
+    assert c.detail.startswith("line 4 unfreezes prompts/refund.md: it lifts the freeze")
+    [labelled] = found(repo, base, ("evalloop-approved",))
+    assert labelled.approved
 
 
 def test_deleting_the_ledger(grepo: tuple[git.Repo, str]) -> None:
