@@ -181,7 +181,7 @@ def report_member(data: bytes, label: str, *, max_member: int = MAX_MEMBER_BYTES
                                     f"{max_member >> 20} MiB limit"))
         try:
             with archive.open(info) as member:
-                # The header's size can lie (a zip bomb): read one byte past the limit, never more.
+                # zipfile stops at the size the archive states; bound the read all the same.
                 body = member.read(max_member + 1)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
             raise BadArtifact(clean(f"{label}: {info.filename} cannot be read ({exc})")) from None
