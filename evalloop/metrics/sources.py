@@ -153,7 +153,10 @@ def _gates(data: LoopData, root: Path, config: Config, opts: Options) -> None:
 
         names = opts.github_artifacts or [artifacts.REPORT_ARTIFACT]
         fetched = artifacts.gate_records(opts.github, names, opts.env)
-        runs = [*(runs or []), *fetched.records]
+        if fetched.artifacts:
+            # No readable artifact at all (a workflow that uploads none, or all expired) is missing data,
+            # not a window without gate runs.
+            runs = [*(runs or []), *fetched.records]
         expired = f", {fetched.expired} expired skipped" if fetched.expired else ""
         where += clean(f" and GitHub {opts.github} artifacts {', '.join(names)} ({fetched.artifacts} read{expired})")
     if runs is not None:

@@ -92,3 +92,16 @@ def test_usage_errors(tmp_path: Path, gh: FakeGitHub) -> None:
     proc = run_evalloop("metrics", "--github", "octo-org/elsewhere", cwd=tmp_path, env=env(gh))
     assert proc.returncode == 2 and "HTTP 404" in proc.stderr and len(proc.stderr.splitlines()) == 1
     assert "--github OWNER/REPO" in run_evalloop("metrics", "--help", cwd=tmp_path).stdout
+
+
+def test_no_artifact_at_all_is_no_data_not_zero(tmp_path: Path, gh: FakeGitHub) -> None:
+    Loop(tmp_path).fixture("a", committed="2026-03-01", severity="blocking")
+    gh.add_artifact("evalloop-report", report_zip(1), expired=True)
+    proc = run_evalloop("metrics", "--until", "2026-03-31", "--format", "json", "--github", REPO, cwd=tmp_path,
+                        env=env(gh))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    source = next(s for s in report["sources"] if s["name"] == "gate ledger")
+    assert source["found"] is False and "(0 read, 1 expired skipped)" in source["where"]
+    flaky = next(m for m in report["metrics"] if m["id"] == "flaky_eval_rate")
+    assert flaky["status"] == "no_data" and flaky["value"] is None, flaky
