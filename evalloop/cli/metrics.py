@@ -27,6 +27,12 @@ from evalloop.main import _DATE, cli
 @click.option("--gate-reports", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
               help="A folder of the gate's JSON reports (the Action's uploaded artifacts), read as gate ledger "
               "lines besides metrics.gate_ledger.")
+@click.option("--github", "github", default=None, metavar="OWNER/REPO",
+              help="Also read the gate's JSON reports from the repository's Actions artifacts through the REST "
+              "API (token: GITHUB_TOKEN with actions: read; API: GITHUB_API_URL, default api.github.com).")
+@click.option("--github-artifact", "github_artifacts", multiple=True, metavar="NAME",
+              help="The artifact name to read with --github (default: evalloop-report). Repeatable, e.g. one "
+              "per shard.")
 @click.option("--branch", default=None, metavar="REV",
               help="The main line whose first-parent history is read (default: metrics.branch, HEAD).")
 @click.option("--fail-on", type=click.Choice(["block", "investigate"]), default=None,
@@ -35,7 +41,8 @@ from evalloop.main import _DATE, cli
               help="Config file (default: evalloop.yaml at the repository root).")
 def metrics_command(since: dt.datetime | None, until: dt.datetime | None, fmt: str, output: Path | None,
                     traces: tuple[Path, ...], signals: tuple[Path, ...], gate_reports: Path | None,
-                    branch: str | None, fail_on: str | None, config_path: Path | None) -> None:
+                    github: str | None, github_artifacts: tuple[str, ...], branch: str | None,
+                    fail_on: str | None, config_path: Path | None) -> None:
     """The loop's health: every metric of the seed (incident-to-eval conversion, eval catch rate,
     recurrence, time to regression test, blocking evals, flaky evals, trace coverage, policy-denial
     accuracy, human overrides, rollbacks, time to detect) over the window, each with its status
@@ -43,7 +50,10 @@ def metrics_command(since: dt.datetime | None, until: dt.datetime | None, fmt: s
     A metric whose data is missing says which, never shows a zero (docs/metrics.md).
 
     Reads incidents/, the fixtures, the main line's git history, the gate ledger
-    (`evalloop gate --record`), releases/*.jsonl, production signals and a trace sample.
+    (`evalloop gate --record`), releases/*.jsonl, production signals and a trace sample. In
+    GitHub the gate's results are also read from the uploaded report artifacts (--gate-reports
+    for a downloaded folder, --github to read them through the REST API). An artifact that is
+    not a readable gate report stops the command with its id (exit 2): the data would be incomplete.
 
     Exit 0; with --fail-on, 1 when a metric reaches that status; 2 on unusable input.
 
@@ -53,9 +63,11 @@ def metrics_command(since: dt.datetime | None, until: dt.datetime | None, fmt: s
       evalloop metrics --since 2026-04-01 --format markdown
       evalloop metrics --traces traces/sample/ --format html --output loop-health.html
       gh run download -n evalloop-report -D reports/ && evalloop metrics --gate-reports reports/
+      GITHUB_TOKEN=$(gh auth token) evalloop metrics --github octo-org/agent --format json
       evalloop metrics --fail-on block              # a CI job that fails on a red metric"""
     from evalloop.commands import metrics as cmd
 
     sys.exit(cmd.metrics(since=since.date() if since else None, until=until.date() if until else None, fmt=fmt,
                          output=output, config_path=config_path, traces=list(traces), signals=list(signals),
-                         gate_reports=gate_reports, branch=branch, fail_on=fail_on))
+                         gate_reports=gate_reports, branch=branch, fail_on=fail_on, github=github,
+                         github_artifacts=list(github_artifacts)))

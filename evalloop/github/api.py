@@ -167,9 +167,10 @@ class GitHubClient:
 
     # -- transport ---------------------------------------------------------------------
 
-    def request(self, method: str, url: str, *, json: Any = None,
-                params: dict[str, Any] | None = None) -> httpx.Response:
-        """Send one request, retrying what GitHub says is worth retrying."""
+    def request(self, method: str, url: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                redirect_ok: bool = False) -> httpx.Response:
+        """Send one request, retrying what GitHub says is worth retrying. With `redirect_ok` a 3xx
+        answer is returned (a download's pre-signed Location), never followed with the token."""
         path = httpx.URL(url).path if url.startswith("http") else url
         waited = 0.0
         attempt = 0
@@ -182,7 +183,7 @@ class GitHubClient:
                 wait: float | None = self._backoff(attempt)
             else:
                 self.attempts.append(Attempt(method, path, response.status_code, waited))
-                if response.is_success:
+                if response.is_success or (redirect_ok and response.is_redirect):
                     return response
                 error = _error(response, method, path)
                 wait = self._retry_wait(response, error, attempt)

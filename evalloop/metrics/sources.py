@@ -56,6 +56,9 @@ class Options:
     traces: list[Path] = field(default_factory=list)  # trace files or folders, besides metrics.traces
     signals: list[Path] = field(default_factory=list)  # signals files, instead of metrics.signals
     branch: str | None = None  # instead of metrics.branch
+    github: str | None = None  # OWNER/REPO whose report artifacts are read through the REST API
+    github_artifacts: list[str] = field(default_factory=list)  # their names (default: evalloop-report)
+    env: dict[str, str] = field(default_factory=dict)  # GITHUB_TOKEN, GITHUB_API_URL for --github
 
 
 @dataclass
@@ -92,7 +95,7 @@ def load(root: Path, config: Config, opts: Options) -> LoopData:
     data.sources.append(Source(name="fixtures", where=", ".join(config.fixtures), found=True,
                                records=len(data.fixtures)))
     _history(data, root, config, opts.branch)
-    _gates(data, root, config, opts.gate_reports)
+    _gates(data, root, config, opts)
     _releases(data, root)
     _signals(data, root, config, opts.signals)
     _traces(data, root, config, opts.traces)
@@ -136,7 +139,8 @@ def _history(data: LoopData, root: Path, config: Config, branch: str | None) -> 
         data.history = None
 
 
-def _gates(data: LoopData, root: Path, config: Config, reports: Path | None) -> None:
+def _gates(data: LoopData, root: Path, config: Config, opts: Options) -> None:
+    reports = opts.gate_reports
     path = root / config.metrics.gate_ledger
     where = config.metrics.gate_ledger + (f" and {reports}" if reports else "")
     runs: list[GateRecord] | None = None
@@ -144,6 +148,17 @@ def _gates(data: LoopData, root: Path, config: Config, reports: Path | None) -> 
         runs = ledger.read_ledger(path, config.metrics.gate_ledger)
     if reports is not None:
         runs = [*(runs or []), *ledger.read_reports(reports)]
+    if opts.github is not None:
+        from evalloop.github import artifacts
+
+        names = opts.github_artifacts or [artifacts.REPORT_ARTIFACT]
+        fetched = artifacts.gate_records(opts.github, names, opts.env)
+        if fetched.artifacts:
+            # No readable artifact at all (a workflow that uploads none, or all expired) is missing data,
+            # not a window without gate runs.
+            runs = [*(runs or []), *fetched.records]
+        expired = f", {fetched.expired} expired skipped" if fetched.expired else ""
+        where += clean(f" and GitHub {opts.github} artifacts {', '.join(names)} ({fetched.artifacts} read{expired})")
     if runs is not None:
         # the same run recorded in the ledger and uploaded as a report counts once
         unique = {(r.timestamp, r.head, r.shard): r for r in runs}

@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import json
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jsonschema
 
@@ -190,6 +191,9 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}
         self.check_runs: dict[int, dict[str, Any]] = {}
         self.pulls: dict[int, dict[str, Any]] = {}
+        self.artifacts: dict[int, dict[str, Any]] = {}
+        self.blobs: dict[str, bytes] = {}  # the pre-signed blob URLs' paths and their zips
+        self.artifact_location: str | None = None  # a download's Location instead of this server's blob path
         self._ids = iter(range(1_000_001, 10_000_000))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -248,6 +252,26 @@ class FakeGitHub:
         for team in pull.get("requested_teams") or []:
             team.setdefault("type", "organization")  # the documented example predates this required field
         self.pulls[number] = pull
+
+    def add_artifact(self, name: str, archive: bytes, *, expired: bool = False,
+                     run_id: int | None = None) -> dict[str, Any]:
+        """An Actions artifact holding the zip `archive`, from the documented example's shape."""
+        _, example = self.spec.operation("actions/list-artifacts-for-repo").response(200)
+        with self.lock:
+            aid = next(self._ids)
+            artifact = copy.deepcopy(example["artifacts"][0])
+            api = f"https://api.github.com/repos/{self.owner}/{self.repo}/actions/artifacts/{aid}"
+            artifact.update({"id": aid, "node_id": f"MDg6QXJ0aWZhY3Q{aid}", "name": name,
+                             "size_in_bytes": len(archive), "url": api, "archive_download_url": f"{api}/zip",
+                             "expired": expired})
+            artifact["workflow_run"].update({"id": run_id or next(self._ids), "repository_id": self.repository_id,
+                                             "head_repository_id": self.repository_id})
+            self.artifacts[aid] = artifact
+            self.blobs[f"/_blobs/{aid}/{secrets.token_hex(8)}"] = archive
+            return artifact
+
+    def blob_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.operation == "blob"]
 
     def add_comment(self, issue: int, body: str, login: str, *, created_at: str | None = None) -> dict[str, Any]:
         with self.lock:
@@ -340,6 +364,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+        rec: Recorded | None = getattr(self, "_rec", None)
+        if rec is not None:
+            rec.status = status
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _violation(self, text: str) -> None:
         self.github.violations.append(f"{self.command} {self.path}: {text}")
 
@@ -366,6 +400,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, rec: Recorded, path: str) -> None:
         gh = self.github
+        if path in gh.blobs:
+            # The pre-signed blob URL a download redirects to: not the API, and no token may reach it.
+            rec.operation = "blob"
+            if "authorization" in rec.headers:
+                self._violation("the Authorization header was sent to the pre-signed blob URL")
+            self._send_bytes(200, gh.blobs[path], "application/zip")
+            return
         # GitHub's Link headers address repositories by id; both forms reach the same operation.
         alias = f"/repositories/{gh.repository_id}/"
         if path.startswith(alias):
@@ -555,6 +596,36 @@ class _Handler(BaseHTTPRequestHandler):
             if key in rec.body:
                 run[key] = rec.body[key]
         return 200, _public(run), {}
+
+    def _op_actions_list_artifacts_for_repo(self, params: dict[str, str],
+                                            rec: Recorded) -> tuple[int, Any, dict[str, str]]:
+        gh = self.github
+        per_page = int(rec.query.get("per_page", ["30"])[-1])
+        page = int(rec.query.get("page", ["1"])[-1])
+        name = rec.query.get("name", [None])[-1]
+        # Newest first, as GitHub lists them.
+        everything = sorted((a for a in gh.artifacts.values() if name is None or a["name"] == name),
+                            key=lambda a: -a["id"])
+        chunk = everything[(page - 1) * per_page: page * per_page]
+        last = max((len(everything) + per_page - 1) // per_page, 1)
+        query = f"name={quote(name)}&" if name is not None else ""
+        base = f"{self._origin()}/repositories/{gh.repository_id}/actions/artifacts?{query}per_page={per_page}"
+        links = []
+        if page < last:
+            links += [f'<{base}&page={page + 1}>; rel="next"', f'<{base}&page={last}>; rel="last"']
+        if page > 1:
+            links = [f'<{base}&page={page - 1}>; rel="prev"', f'<{base}&page=1>; rel="first"', *links]
+        return 200, {"total_count": len(everything), "artifacts": chunk}, ({"link": ", ".join(links)} if links else {})
+
+    def _op_actions_download_artifact(self, params: dict[str, str], rec: Recorded) -> tuple[int, Any, dict[str, str]]:
+        gh = self.github
+        artifact = gh.artifacts.get(int(params["artifact_id"]))
+        if artifact is None or params["archive_format"] != "zip":
+            return 404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, {}
+        if artifact["expired"]:
+            return 410, {"message": "Artifact has expired", "documentation_url": DOCS, "status": "410"}, {}
+        blob = next(p for p in gh.blobs if p.startswith(f"/_blobs/{artifact['id']}/"))
+        return 302, None, {"location": gh.artifact_location or f"{self._origin()}{blob}"}
 
     def _origin(self) -> str:
         host, port = self.server.server_address[:2]
