@@ -78,6 +78,10 @@ def read_ledger(path: Path, display: str | None = None) -> list[GateRecord]:
     return out
 
 
+# The file the Action writes beside report.json in its report folder (action.yml `report-dir`).
+ACTION_CONTEXT_FILE = "pull-request.json"
+
+
 def read_reports(folder: Path) -> list[GateRecord]:
     """The gate's JSON reports under `folder` (`evalloop gate --format json` or `--json`, as the
     Action uploads them), each as its ledger line; files that are not gate reports are errors."""
@@ -85,6 +89,8 @@ def read_reports(folder: Path) -> list[GateRecord]:
         raise EvalloopError("no such folder of gate reports", path=str(folder))
     out = []
     for path in sorted(folder.rglob("*.json")):
+        if path.name == ACTION_CONTEXT_FILE:
+            continue  # the Action uploads the pull request's context beside its report
         shown = str(path)
         text = fs.read_text(path, shown, MAX_REPORT_BYTES)
         try:

@@ -51,6 +51,8 @@ def test_a_folder_of_gate_reports_reads_as_ledger_lines(tmp_path: Path) -> None:
     (tmp_path / "run-1").mkdir()
     (tmp_path / "run-1" / "report.json").write_text(report().model_dump_json())
     (tmp_path / "report-2.json").write_text(report("2026-03-05T10:00:00Z").model_dump_json())
+    # the Action's report folder also holds the pull request's context: not a report, skipped
+    (tmp_path / "run-1" / "pull-request.json").write_text('{"number": 7, "head": {"sha": "abc"}}')
     assert [r.timestamp.day for r in ledger.read_reports(tmp_path)] == [5, 2]
     (tmp_path / "old.json").write_text(report(None).model_copy(update={"started_at": None}).model_dump_json())
     with pytest.raises(EvalloopError, match=r"old\.json: the gate report has no timestamp"):
