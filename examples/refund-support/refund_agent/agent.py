@@ -164,8 +164,6 @@ class Agent:
 
     def draft_refund_request(self) -> None:
         s = self.state
-        if s.approval == "denied":
-            return  # a lead refused the refund: there is nothing to draft (the manifest has no such state)
         args: dict[str, Any] = {}
         if s.order_id:
             args["order_id"] = s.order_id
