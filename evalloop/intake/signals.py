@@ -67,13 +67,7 @@ def _from_list(text: str, path: Path, shown: str) -> list[LocatedSignal]:
 
 def _from_lines(text: str, path: Path, shown: str) -> list[LocatedSignal]:
     out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = parse.parse_text(line, shown, is_json=True)
-        except fs.LoadError as exc:
-            raise fs.LoadError(exc.code, exc.message, path=shown, line=lineno, col=exc.col or 1) from None
+    for lineno, line, data in parse.json_lines(text, shown):
         # each line is its own document: positions within it come back on line 1, moved to this one
         doc = Document(path=path, display=shown, text=line, data=data, is_json=True)
         out.append(LocatedSignal(_validate(data, doc, (), line_offset=lineno - 1), shown, lineno))

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,19 @@ def _expanded_size(obj: Any, memo: dict[int, int]) -> int:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def json_lines(text: str, display: str) -> Iterator[tuple[int, str, Any]]:
+    """(line number, line, value) of each non-blank line of a JSON Lines text; a line that is not
+    JSON raises LoadError at its own line."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = parse_text(line, display, is_json=True)
+        except LoadError as exc:
+            raise LoadError(exc.code, exc.message, path=display, line=lineno, col=exc.col or 1) from None
+        yield lineno, line, data
 
 
 def parse_text(text: str, display: str, *, is_json: bool) -> Any:

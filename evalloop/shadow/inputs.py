@@ -29,13 +29,7 @@ def load_inputs(path: Path, display: str | None = None) -> list[LoadedFixture]:
     text = fs.read_text(path, shown, MAX_INPUTS_BYTES)
     out: list[LoadedFixture] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = parse.parse_text(line, shown, is_json=True)
-        except fs.LoadError as exc:
-            raise fs.LoadError(exc.code, exc.message, path=shown, line=lineno, col=exc.col or 1) from None
+    for lineno, _, data in parse.json_lines(text, shown):
         captured = _validate(data, shown, lineno)
         if captured.id in seen:
             raise EvalloopError(clean(f"duplicate input id {captured.id!r} (first at line {seen[captured.id]})"),

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import html.parser
 import re
-import struct
-import zlib
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,7 +15,7 @@ from evalloop.metrics.render.charts import LINE
 from evalloop.metrics.render.html import COLOURS, CSP
 from evalloop.model.metrics import MetricsReport
 from tests.unit.metrics.loop import NOW, Loop
-from tests.unit.report.browser import _unfilter, screenshot
+from tests.unit.report.browser import png_rows, screenshot
 
 HOSTILE = "<img src=x onerror=alert(1)> | *x* @team"
 
@@ -81,26 +79,6 @@ def test_charts_are_deterministic(tmp_path: Path) -> None:
     assert render(report, "html") == render(report, "html")
 
 
-def _pixels(png: bytes) -> tuple[int, int, list[bytearray], int]:
-    pos, idat, header = 8, b"", b""
-    while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos:pos + 4])
-        kind, body = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-    width, height, _depth, colour_type = struct.unpack(">IIBB", header[:10])
-    bpp = 3 if colour_type == 2 else 4
-    raw, stride, prev, rows = zlib.decompress(idat), width * bpp, bytearray(width * bpp), []
-    for y in range(height):
-        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        prev = _unfilter(line[0], bytearray(line[1:]), prev, bpp)
-        rows.append(prev)
-    return width, height, rows, bpp
-
-
 def _count(rows: list[bytearray], bpp: int, colour: str, tolerance: int = 24) -> tuple[int, set[int]]:
     """Pixels near `colour`, and the rows (in 100-pixel bands) they are in."""
     want = bytes.fromhex(colour[1:])
@@ -119,13 +97,13 @@ def test_the_dashboard_renders_its_charts_in_chromium(tmp_path: Path) -> None:
     page.write_text(render(report, "html"))
     png = tmp_path / "dashboard.png"
     screenshot(page, png, (1400, 4200))
-    _w, _h, rows, bpp = _pixels(png.read_bytes())
+    _w, _h, rows, bpp = png_rows(png.read_bytes())
     line, bands = _count(rows, bpp, LINE)
     # the same page without its charts: only the legend's swatch is in the line's colour
     bare = tmp_path / "bare.html"
     bare.write_text(re.sub(r"<svg\b.*?</svg>", "", page.read_text(), flags=re.S))
     screenshot(bare, tmp_path / "bare.png", (1400, 4200))
-    _w, _h, bare_rows, _bpp = _pixels((tmp_path / "bare.png").read_bytes())
+    _w, _h, bare_rows, _bpp = png_rows((tmp_path / "bare.png").read_bytes())
     bare_line, _bands = _count(bare_rows, bpp, LINE)
     assert bare_line < 400, bare_line
     assert line > bare_line + 3000, (line, bare_line)  # the trend lines, in several charts down the page

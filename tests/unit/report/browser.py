@@ -69,8 +69,8 @@ class Image:
     ink: float  # the share of pixels that are not the most common colour (the background)
 
 
-def decode_png(data: bytes, max_colours: int = 4096) -> Image:
-    """Width, height and how much is drawn, from an 8-bit RGB or RGBA PNG (what Chromium writes)."""
+def png_rows(data: bytes) -> tuple[int, int, list[bytearray], int]:
+    """(width, height, the unfiltered pixel rows, bytes per pixel) of an 8-bit RGB or RGBA PNG."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, b"", b""
     while pos < len(data):
@@ -87,15 +87,23 @@ def decode_png(data: bytes, max_colours: int = 4096) -> Image:
     raw = zlib.decompress(idat)
     stride = width * bpp
     prev = bytearray(stride)
-    counts: dict[bytes, int] = {}
+    rows = []
     for y in range(height):
         line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        cur = _unfilter(line[0], bytearray(line[1:]), prev, bpp)
-        for x in range(0, stride, bpp * 4):  # every fourth pixel is plenty to judge
+        prev = _unfilter(line[0], bytearray(line[1:]), prev, bpp)
+        rows.append(prev)
+    return width, height, rows, bpp
+
+
+def decode_png(data: bytes, max_colours: int = 4096) -> Image:
+    """Width, height and how much is drawn, from an 8-bit RGB or RGBA PNG (what Chromium writes)."""
+    width, height, rows, bpp = png_rows(data)
+    counts: dict[bytes, int] = {}
+    for cur in rows:
+        for x in range(0, width * bpp, bpp * 4):  # every fourth pixel is plenty to judge
             px = bytes(cur[x:x + bpp])
             if px in counts or len(counts) < max_colours:
                 counts[px] = counts.get(px, 0) + 1
-        prev = cur
     total = sum(counts.values())
     return Image(width, height, len(counts), 1 - max(counts.values()) / total)
 
