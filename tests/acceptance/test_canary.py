@@ -17,7 +17,7 @@ import pytest
 
 from evalloop.release import ledger
 from tests.support import PROJECT, run_evalloop
-from tests.support.gitrepo import commit_all
+from tests.support.gitrepo import commit_all, init_repo
 
 EXAMPLE = PROJECT / "examples" / "refund-support"
 BYPASS = EXAMPLE / "revisions" / "bypass" / "workflows" / "refund.yaml"
@@ -54,10 +54,7 @@ def project(tmp_path: Path) -> tuple[Path, git.Repo]:
     commit that puts the bypass back."""
     root = tmp_path / "refund-support"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Ops Oncall")
-        cw.set_value("user", "email", "oncall@example.com")
+    repo = init_repo(root, "Ops Oncall", "oncall@example.com")
     commit_all(repo, "the fixed refund workflow")
     assert run_evalloop("release", "mark-good", "workflows/refund.yaml", "--reason", "the INC fix",
                         cwd=root).returncode == 0

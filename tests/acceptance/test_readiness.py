@@ -10,7 +10,7 @@ from pathlib import Path
 import git
 
 from tests.support import PROJECT, run_evalloop, write
-from tests.support.gitrepo import commit_all
+from tests.support.gitrepo import commit_all, init_repo
 
 EXAMPLE = PROJECT / "examples" / "refund-support"
 
@@ -42,10 +42,7 @@ def test_a_new_repository_is_told_exactly_what_it_lacks(tmp_path: Path) -> None:
 def test_the_example_answers_what_its_files_say(tmp_path: Path) -> None:
     root = tmp_path / "refund-support"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Ops")
-        cw.set_value("user", "email", "ops@example.com")
+    repo = init_repo(root, "Ops", "ops@example.com")
     commit_all(repo, "example")
     code, answers = _answers(root)
     assert code == 0  # without --fail-on-gap, gaps are reported, not failed

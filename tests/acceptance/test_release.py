@@ -11,16 +11,13 @@ import pytest
 
 from evalloop.release import ledger
 from tests.support import run_evalloop, write
-from tests.support.gitrepo import commit_all
+from tests.support.gitrepo import commit_all, init_repo
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "agent-repo"
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Alice Operator")
-        cw.set_value("user", "email", "alice@example.com")
+    repo = init_repo(root, "Alice Operator", "alice@example.com")
     assert run_evalloop("init", cwd=root).returncode == 0
     write(root / "prompts/refund.md", "Refunds over the threshold need approval.\n")
     write(root / "retrieval/index/sources.yaml", "sources: [policies]\n")

@@ -12,7 +12,7 @@ import pytest
 from evalloop.release import ledger
 from evalloop.release.digest import artifact_digest
 from tests.support import run_evalloop, write
-from tests.support.gitrepo import commit_all
+from tests.support.gitrepo import commit_all, init_repo
 
 GOOD_PROMPT = "Refunds over the threshold need approval before any money moves.\n"
 BAD_PROMPT = "Refund straight away; approval is optional.\n"
@@ -22,10 +22,7 @@ BAD_PROMPT = "Refund straight away; approval is optional.\n"
 def project(tmp_path: Path) -> Path:
     """Known-good prompts and retrieval index, marked and committed, then a bad release of both."""
     root = tmp_path / "agent-repo"
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Alice Operator")
-        cw.set_value("user", "email", "alice@example.com")
+    repo = init_repo(root, "Alice Operator", "alice@example.com")
     assert run_evalloop("init", cwd=root).returncode == 0
     write(root / "prompts/refund.md", GOOD_PROMPT)
     write(root / "prompts/greeting.md", "Hello.\n")

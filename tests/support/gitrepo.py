@@ -9,6 +9,16 @@ import git
 AUTHOR = git.Actor("Test", "test@example.com")
 
 
+def init_repo(root: Path, name: str, email: str) -> git.Repo:
+    """A new repository on `main` whose own config names a committer (as a person's clone does),
+    for the commands that commit as the user: rollback, release."""
+    repo = git.Repo.init(root, initial_branch="main")
+    with repo.config_writer() as cw:
+        cw.set_value("user", "name", name)
+        cw.set_value("user", "email", email)
+    return repo
+
+
 def commit_all(repo: git.Repo, message: str) -> str:
     repo.git.add(A=True)
     repo.index.commit(message, author=AUTHOR, committer=AUTHOR)

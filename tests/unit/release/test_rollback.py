@@ -7,7 +7,6 @@ import os
 import re
 from pathlib import Path
 
-import git
 import pytest
 
 from evalloop.errors import UsageError
@@ -16,7 +15,7 @@ from evalloop.release import ledger
 from evalloop.release import rollback as rb
 from evalloop.release.digest import artifact_digest
 from evalloop.release.workspace import Workspace, open_workspace, resolve_artifact
-from tests.support.gitrepo import commit_all, write_files
+from tests.support.gitrepo import commit_all, init_repo, write_files
 
 GOOD = {"prompts/refund.md": "Ask for approval.\n", "retrieval/index/a.yaml": "a: 1\n",
         "retrieval/index/b.yaml": "b: 2\n", "run.sh": "#!/bin/sh\n"}
@@ -33,10 +32,7 @@ def mark(root: Path, artifact: str, revision: str) -> LedgerEntry:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    repo = git.Repo.init(tmp_path, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "Rollback Tester")
-        cw.set_value("user", "email", "rb@example.com")
+    repo = init_repo(tmp_path, "Rollback Tester", "rb@example.com")
     write_files(tmp_path, GOOD)
     good = commit_all(repo, "good")
     mark(tmp_path, "prompts/refund.md", good)
@@ -128,10 +124,7 @@ def test_a_failure_after_writing_puts_everything_back(ws: Workspace, monkeypatch
 
 
 def test_a_file_that_became_a_folder_and_the_executable_bit(tmp_path: Path) -> None:
-    repo = git.Repo.init(tmp_path, initial_branch="main")
-    with repo.config_writer() as cw:
-        cw.set_value("user", "name", "T")
-        cw.set_value("user", "email", "t@example.com")
+    repo = init_repo(tmp_path, "T", "t@example.com")
     write_files(tmp_path, {"tools/manifest": "one file\n", "tools/run.sh": "#!/bin/sh\n"})
     os.chmod(tmp_path / "tools/run.sh", 0o755)
     good = commit_all(repo, "good")
