@@ -348,3 +348,38 @@ def test_the_example_is_valid(prom: PromServer, monkeypatch: pytest.MonkeyPatch,
                 assert fetch_counts(local, version, prom.end)[1] == prom.runs(version, None, 3600)
             else:
                 assert len(fetch_samples(local, version, prom.end).values) > 100
+
+
+# -- evalloop canary with its metrics in Prometheus ------------------------------------------
+
+
+def test_the_canary_decides_on_metrics_read_from_prometheus(prom: PromServer, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "canary.yaml").write_text(yaml.safe_dump({
+        "artifact": "routes/refund.yaml", "baseline": {"revision": "a", "label": BASELINE},
+        "candidate": {"revision": "b", "label": CANDIDATE}, "steps": [{"weight": 5, "min_samples": 100}],
+        "metrics": {
+            "tool_errors": {"allowed": 0.05, "critical": 0.10, "prometheus": {"url": prom.url, "events": ERRORS,
+                                                                               "total": f"round({RUNS})"}},
+            "cost": {"type": "continuous", "allowed": 0.10, "critical": 0.5, "min_samples": 30,
+                     "prometheus": {"url": prom.url, "query": 'agent_run_cost_usd{version="{{ variant }}"}'}},
+        }}))
+    for side in ("base", "cand"):  # the runs themselves are not needed: every metric is in Prometheus
+        (tmp_path / f"{side}.yaml").write_text("kind: evalloop.canary-summary\nruns: 500\n")
+    result = invoke("canary", "--baseline", "base.yaml", "--candidate", "cand.yaml", "--format", "json",
+                    "--now", prom.end.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    report = json.loads(result.output)
+    assert result.exit_code == 1 and report["decision"] == "rollback", report
+    metrics = {m["name"]: m for m in report["metrics"]}
+    errors = metrics["tool_errors"]
+    assert errors["status"] == "critical"
+    # the counts are the backfilled series', each variant's own
+    assert errors["comparison"]["candidate"]["total"] == prom.runs(CANDIDATE, None, 3600)
+    assert errors["comparison"]["baseline"]["events"] == round(
+        fetch_counts(rate(prom), BASELINE, prom.end)[0])
+    costs, _ = prom.costs(CANDIDATE, 3600)
+    assert metrics["cost"]["comparison"]["candidate"]["n"] == len(costs)
+    assert metrics["cost"]["status"] in ("fail", "critical")
