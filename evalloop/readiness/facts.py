@@ -10,6 +10,7 @@ from evalloop.errors import EvalloopError
 from evalloop.intake.lifecycle import Entry, inventory
 from evalloop.model.canary import CanaryConfig
 from evalloop.model.config import CONFIG_FILE, Config
+from evalloop.model.metrics import MetricsReport
 from evalloop.model.release import LEDGER_DIR, LedgerEntry
 from evalloop.repo import parse
 from evalloop.repo.config import load_config
@@ -37,6 +38,8 @@ class Facts:
     gate_workflows: list[str] = field(default_factory=list)  # CI workflows that run the gate
     gate_records: list[str] = field(default_factory=list)  # gate ledgers / saved reports found
     today: dt.date = field(default_factory=dt.date.today)
+    metrics: MetricsReport | None = None  # the loop's metrics, as `evalloop metrics` computes them
+    metrics_error: str | None = None  # why they could not be computed
 
 
 def _walk(root: Path) -> list[Path]:
@@ -89,7 +92,19 @@ def gather(root: Path, today: dt.date | None = None) -> Facts:
                 facts.gate_workflows.append(rel)
         elif p.name == "gates.jsonl":
             facts.gate_records.append(rel)
+    _metrics(facts)
     return facts
+
+
+def _metrics(facts: Facts) -> None:
+    from evalloop.metrics import compute, sources
+
+    now = dt.datetime.combine(facts.today, dt.time(23, 59), dt.UTC)
+    try:
+        data = sources.load(facts.root, facts.config, sources.Options())
+        facts.metrics = compute.report(data, compute.window(None, None, now, facts.config.metrics.window_days))
+    except EvalloopError as exc:
+        facts.metrics_error = str(exc)
 
 
 def _ledger(path: Path, rel: str, facts: Facts) -> list[LedgerEntry]:

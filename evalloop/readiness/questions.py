@@ -129,9 +129,29 @@ def recurrence(f: Facts) -> Answer:
         evidence.append(f"release ledgers {', '.join(sorted(f.ledgers))}: {rollbacks} rollback(s) (rollback frequency)")
     else:
         gaps.append("no release ledger (releases/<env>.jsonl): canary decisions and rollbacks are not recorded")
+    if f.metrics_error:
+        gaps.append(f"`evalloop metrics` cannot read its sources: {f.metrics_error}")
+    for m in f.metrics.metrics if f.metrics else []:
+        if m.id not in RECURRENCE_METRICS:
+            continue
+        if m.status == "no_data":
+            gaps.append(f"{m.name} cannot be computed: {'; '.join(m.missing) or 'no data'}")
+        else:
+            evidence.append(f"{m.name}: {_shown(m.value, m.unit)} ({m.status})")
     return _answer("How is recurrence measured?", "readiness", evidence, gaps,
                    "`evalloop metrics` computes conversion, catch rate, recurrence and time to regression test "
                    "from these sources.")
+
+
+# The seed's recurrence evidence: "incident-to-eval conversion, eval catch rate, recurrence rate, and
+# time to regression test".
+RECURRENCE_METRICS = ("incident_to_eval_conversion", "eval_catch_rate", "recurrence_rate", "time_to_regression_test")
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0%}" if unit == "ratio" else f"{value:.1f} {unit.replace('_', ' ')}"
 
 
 def rollback_connects(f: Facts) -> Answer:
