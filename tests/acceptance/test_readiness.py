@@ -35,6 +35,10 @@ def test_a_new_repository_is_told_exactly_what_it_lacks(tmp_path: Path) -> None:
     assert rollback["status"] != "answered"
     assert any("no canary (canary.yaml) for prompt, policy" in g for g in rollback["gaps"])
     assert answers["Can runs be replayed?"]["status"] == "gap"
+    # recurrence: each of the seed's recurrence metrics that cannot be computed says what it lacks
+    recurrence = [str(g) for g in answers["How is recurrence measured?"]["gaps"]]  # type: ignore[union-attr]
+    for name in ("Incident-to-eval conversion rate", "Eval catch rate before release"):
+        assert any(g.startswith(f"{name} cannot be computed: ") and len(g) > len(name) + 25 for g in recurrence)
     # init writes the gate workflow and the validate hook: those are answered
     assert answers["Can operators explain why a release was blocked?"]["status"] == "answered"
 
