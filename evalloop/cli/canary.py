@@ -44,7 +44,8 @@ def canary_command(baseline: tuple[Path, ...], candidate: tuple[Path, ...], conf
     data or a sample too small to tell holds; otherwise the step is promoted. A frozen artifact
     (after a rollback) is never promoted automatically. docs/canary.md has the whole rule.
 
-    Exit 0 promote, 1 rollback, 3 hold, 2 unusable input.
+    Exit 0 promote, 1 rollback, 3 hold, 2 unusable input. (An internal error exits 3 as well,
+    with one line on stderr: like a hold, it never promotes.)
 
     \b
     Examples:
