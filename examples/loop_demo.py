@@ -526,7 +526,7 @@ def main() -> int:
         d.checks.append(("history: the gate ledger is stamped at the backdated times",
                          all(x["timestamp"] < iso(at(monday(now.date()), "00:00")) for x in ledger)))
         walk(d, now, work)
-    except Exception as exc:  # noqa: BLE001 - said in one line, with what ran so far
+    except Exception as exc:  # any failure is said in one line, after what ran so far
         failed = f"{type(exc).__name__}: {exc}"
     finally:
         if args.keep or args.out:
