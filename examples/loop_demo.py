@@ -454,14 +454,15 @@ def walk(d: Demo, now: dt.datetime, out: Path) -> None:
 
     step(9, "monitoring: the loop's metrics, the dashboard, and what the team still lacks")
     dash = out / "dashboard.html"
-    args = ["metrics", "--format", "html", "--output", str(dash)]
+    since = str(monday(today) - dt.timedelta(weeks=5))  # the generated history's first day: the charts fill
+    args = ["metrics", "--since", since, "--format", "html", "--output", str(dash)]
     proc = d.ev(*args)
     print("$ evalloop " + " ".join(args) + f"   (exit {proc.returncode})")
     d.checks.append(("9: the dashboard is written", proc.returncode == 0 and dash.is_file()))
-    args = ["metrics"]
+    args = ["metrics", "--since", since]
     proc = d.ev(*args)
     show(d, proc, args, 40)
-    jproc = d.ev("metrics", "--format", "json")
+    jproc = d.ev("metrics", "--since", since, "--format", "json")
     metrics = {m["id"]: m for m in json.loads(jproc.stdout)["metrics"]} if jproc.returncode == 0 else {}
     rec = metrics.get("recurrence_rate", {})
     d.checks.append(("9: no known incident recurred", rec.get("value") == 0 and rec.get("status") == "ok"))
