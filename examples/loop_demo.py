@@ -22,9 +22,9 @@ evalloop command:
 9. `evalloop metrics` (the dashboard) shows no recurrence; `evalloop readiness` lists what
    the team still lacks.
 
-History commands run with their clock at the backdated time (`--now`/`--opened-at` where
-the command has one; otherwise a clock shim for that process only, because `gate --record`,
-`release` and `rollback` stamp entries with the current time). The nine steps run now.
+History commands run with their clock at the backdated time: `--now`/`--opened-at` where
+the command has one, and `EVALLOOP_NOW` (the time evalloop stamps its records with) for
+`gate --record`, `release` and `rollback`. The nine steps run now.
 Needs the `otel` extra (the production simulator): pip install 'evalloop[otel]'.
 
 Exit 0 when every step decided as described, 1 otherwise, 2 without opentelemetry.
@@ -86,69 +86,6 @@ expected:
   output_must_contain: [in transit]
   budget: {{max_retries: 1}}
 """
-CLOCK = '''\
-"""loop_demo's clock: this process's evalloop stamps its ledger entries at LOOP_DEMO_CLOCK.
-
-Only for the generated history; the demo's nine steps run without it."""
-import datetime as _dt
-import importlib.abc
-import importlib.util
-import os
-import socket
-import sys
-import types
-
-_NOW = _dt.datetime.fromisoformat(os.environ["LOOP_DEMO_CLOCK"])
-
-
-class _Clock(_dt.datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return _NOW.astimezone(tz) if tz is not None else _NOW.replace(tzinfo=None)
-
-
-_PROXY = types.ModuleType("datetime")
-_PROXY.__dict__.update(_dt.__dict__)
-_PROXY.datetime = _Clock
-
-
-def _started_now():
-    return _NOW.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), socket.gethostname()
-
-
-PATCH = {
-    "evalloop.model.results": lambda m: setattr(m, "started_now", _started_now),
-    "evalloop.gate.gate": lambda m: setattr(m, "started_now", _started_now),
-    "evalloop.release.rollback": lambda m: setattr(m, "dt", _PROXY),
-    "evalloop.commands.release": lambda m: setattr(m, "_now", lambda: _NOW.replace(microsecond=0)),
-}
-APPLIED = []
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name not in PATCH:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            sys.meta_path.insert(0, self)
-        if spec is None or spec.loader is None:
-            return spec
-        run = spec.loader.exec_module
-
-        def exec_module(module, run=run, name=name):
-            run(module)
-            PATCH[name](module)
-            APPLIED.append(name)
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
-sys.meta_path.insert(0, _Finder())
-'''
 
 
 def iso(t: dt.datetime) -> str:
@@ -166,10 +103,9 @@ class Demo:
                "GIT_AUTHOR_EMAIL": "dana@example.com", "GIT_COMMITTER_NAME": "Dana Okafor",
                "GIT_COMMITTER_EMAIL": "dana@example.com"}
         env.pop("GITHUB_ACTIONS", None)
+        env.pop("EVALLOOP_NOW", None)  # the nine steps run at the real time
         if when is not None:
-            env |= {"GIT_AUTHOR_DATE": iso(when), "GIT_COMMITTER_DATE": iso(when), "LOOP_DEMO_CLOCK": iso(when),
-                    "PYTHONPATH": os.pathsep.join([str(self.work / "clock"), *filter(None, [os.environ.get(
-                        "PYTHONPATH")])])}
+            env |= {"GIT_AUTHOR_DATE": iso(when), "GIT_COMMITTER_DATE": iso(when), "EVALLOOP_NOW": iso(when)}
         return env
 
     def git(self, *args: str, when: dt.datetime | None = None) -> str:
@@ -516,8 +452,6 @@ def main() -> int:
         return 2
     work = (args.out.resolve() if args.out else Path(tempfile.mkdtemp(prefix="evalloop-loop-")))
     work.mkdir(parents=True, exist_ok=True)
-    (work / "clock").mkdir()
-    (work / "clock" / "sitecustomize.py").write_text(CLOCK)
     d = Demo(repo=work / "repo", work=work)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     failed = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from evalloop import clock
 from evalloop.canary.decision import CanaryResult, decide, judge_metric
 from evalloop.canary.invariants import InvariantResult, RunRef, judge_invariants
 from evalloop.canary.observe import Observed, Side, observe
@@ -54,7 +55,7 @@ def analyze(cfg: CanaryConfig, baseline: Side, candidate: Side, *, step: int = 1
             frozen: LedgerEntry | None = None, now: dt.datetime | None = None) -> CanaryResult:
     if not 1 <= step <= len(cfg.steps):
         raise UsageError(f"--step {step}: canary.yaml has {len(cfg.steps)} step(s)")
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     metrics = [judge_metric(name, m, _observe(baseline, name, m, cfg, now), _observe(candidate, name, m, cfg, now),
                             cfg.steps[step - 1], cfg)
                for name, m in cfg.metrics.items()]

@@ -9,6 +9,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from evalloop import clock
 from evalloop.canary.analyze import analyze
 from evalloop.canary.config import load_canary
 from evalloop.canary.observe import load_side
@@ -41,7 +42,7 @@ def canary(*, baseline: list[Path], candidate: list[Path], config_path: Path, st
     if version is not None:
         revision, digest = version
         ledger.append_entry(root, cfg.env, LedgerEntry(
-            at=now or dt.datetime.now(dt.UTC), env=cfg.env, event="canary", artifact=artifact, kind=cfg.kind,
+            at=now or clock.now(), env=cfg.env, event="canary", artifact=artifact, kind=cfg.kind,
             revision=revision, digest=digest, decision=result.decision, step=step,
             evidence=render.to_dict(cfg, result), by=os.environ.get("GITHUB_ACTOR") or None))
     if output is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from evalloop import clock
 from evalloop.commands.capture import check_owner
 from evalloop.errors import UsageError
 from evalloop.intake.yaml_writer import render
@@ -38,7 +39,7 @@ COMMENTS: dict[tuple[str, ...], str] = {
 def opened(text: str | None) -> dt.datetime | dt.date:
     """--opened-at: a date (YYYY-MM-DD) or an ISO 8601 time; now (UTC, to the second) by default."""
     if text is None:
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return clock.now()
     try:
         if len(text) == 10:
             return dt.date.fromisoformat(text)

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from evalloop import clock
 from evalloop.errors import UsageError
 from evalloop.metrics import compute, sources
 from evalloop.metrics.render import render
@@ -31,7 +32,7 @@ def metrics(*, since: dt.date | None, until: dt.date | None, fmt: str, output: P
         raise UsageError(f"--since {since} is after --until {until}")
     if github_artifacts and github is None:
         raise UsageError("--github-artifact names an artifact to read with --github OWNER/REPO")
-    at = now or dt.datetime.now(dt.UTC)
+    at = now or clock.now()
     window = compute.window(since, until, at, config.metrics.window_days)
     data = sources.load(root, config, sources.Options(gate_reports=gate_reports, traces=traces, signals=signals,
                                                       branch=branch, github=github,

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evalloop import clock
 from evalloop.errors import UsageError
 from evalloop.model.release import LedgerEntry
 from evalloop.release import ledger
@@ -23,7 +24,7 @@ from evalloop.text import clean
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return clock.now()
 
 
 def mark_good(artifact: str, *, env: str = ledger.DEFAULT_ENV, revision: str | None = None,

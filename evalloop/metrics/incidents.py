@@ -46,6 +46,11 @@ class Links:
                 if fixture_id in present:
                     self._linked.add(rec.id)
 
+    def linked(self, incident_id: str) -> bool:
+        """Whether a fixture of the work tree names the incident (its `incident_id`, or the record's
+        `fixture_ids`)."""
+        return incident_id in self._linked
+
     def since(self, incident_id: str) -> dt.datetime | None:
         """When the first fixture naming the incident reached the main line (None: never, or unknown)."""
         return self._first.get(incident_id)

@@ -198,7 +198,8 @@ def count(results: list[FixtureResult], selected: int) -> Counts:
 
 def started_now() -> tuple[str, str]:
     """(started_at, hostname) of a report that starts now: UTC, to the second."""
-    import datetime as dt
     import socket
 
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), socket.gethostname()
+    from evalloop.clock import now
+
+    return now().strftime("%Y-%m-%dT%H:%M:%SZ"), socket.gethostname()

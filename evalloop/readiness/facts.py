@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evalloop.errors import EvalloopError
 from evalloop.intake.lifecycle import Entry, inventory
+from evalloop.metrics.sources import LoopData
 from evalloop.model.canary import CanaryConfig
 from evalloop.model.config import CONFIG_FILE, Config
 from evalloop.model.metrics import MetricsReport
@@ -38,6 +39,7 @@ class Facts:
     gate_workflows: list[str] = field(default_factory=list)  # CI workflows that run the gate
     gate_records: list[str] = field(default_factory=list)  # gate ledgers / saved reports found
     today: dt.date = field(default_factory=dt.date.today)
+    loop: LoopData | None = None  # what `evalloop metrics` reads: incident records, history, ledgers
     metrics: MetricsReport | None = None  # the loop's metrics, as `evalloop metrics` computes them
     metrics_error: str | None = None  # why they could not be computed
 
@@ -102,6 +104,7 @@ def _metrics(facts: Facts) -> None:
     now = dt.datetime.combine(facts.today, dt.time(23, 59), dt.UTC)
     try:
         data = sources.load(facts.root, facts.config, sources.Options())
+        facts.loop = data
         facts.metrics = compute.report(data, compute.window(None, None, now, facts.config.metrics.window_days))
     except EvalloopError as exc:
         facts.metrics_error = str(exc)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
+from evalloop.metrics.incidents import Links
 from evalloop.model.readiness import Answer
 from evalloop.model.signal import SIGNAL_KINDS
 from evalloop.readiness.facts import Facts
@@ -42,10 +43,13 @@ def signals_become_evals(f: Facts) -> Answer:
     if not f.incidents:
         gaps.append(f"no incident records in {f.config.incidents_dir}/: record serious failures "
                     "(`evalloop incident new`) so they can become fixtures")
-    linked = {e.incident_id for e in f.fixtures if e.incident_id}
-    unconverted = [p for p in f.incidents if not any(i in p for i in linked)]
+    records = f.loop.incidents or [] if f.loop else []
+    links = Links(f.loop) if f.loop else None
+    unconverted = [r.path for r in records if links is None or not links.linked(r.id)]
+    linked = [r.id for r in records if links is not None and links.linked(r.id)]
     if unconverted:
-        gaps.append(f"{len(unconverted)} incident record(s) no fixture names: {', '.join(unconverted[:5])}")
+        gaps.append(f"{len(unconverted)} incident record(s) no fixture names (`incident_id`, or the record's "
+                    f"`fixture_ids`): {', '.join(unconverted[:5])}")
     return _answer("Which production signals become evals?", "readiness", evidence, gaps,
                    f"Signals of {len(SIGNAL_KINDS)} kinds are triaged by the built-in flow"
                    + (f" and {len(rules)} rule(s) of the repository" if rules else "")

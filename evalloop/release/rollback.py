@@ -11,13 +11,13 @@ no uncommitted changes (they would be swept into, or lost under, the rollback).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import git
 
+from evalloop import clock
 from evalloop.errors import EvalloopError, UsageError
 from evalloop.model.release import LedgerEntry
 from evalloop.release import ledger
@@ -158,7 +158,7 @@ def _cite(good: LedgerEntry, line: int, where: str) -> dict[str, Any]:
 
 
 def _entries(ws: Workspace, env: str, head: str, outcomes: list[Outcome], reason: str | None) -> list[LedgerEntry]:
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = clock.now()
     by = actor(ws)
     where = ledger.ledger_rel(env)
     out = []

@@ -47,8 +47,19 @@ def test_the_example_answers_what_its_files_say(tmp_path: Path) -> None:
     root = tmp_path / "refund-support"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
     repo = init_repo(root, "Ops", "ops@example.com")
+    # one incident linked only by its record's fixture_ids, one that no fixture protects yet
+    write(root / "incidents/INC-2026-05-02-001.yaml", "id: INC-2026-05-02-001\nseverity: warning\n"
+          "opened_at: 2026-05-02T10:00:00Z\nsignal: tool_error_recovered\nsummary: shipping lookup timed out\n"
+          "owner: support-platform\nfixture_ids: [shipping-status-lookup]\n")
+    write(root / "incidents/INC-2026-05-03-001.yaml", "id: INC-2026-05-03-001\nseverity: warning\n"
+          "opened_at: 2026-05-03T10:00:00Z\nsignal: tool_error_recovered\nsummary: a second timeout\n"
+          "owner: support-platform\n")
     commit_all(repo, "example")
     code, answers = _answers(root)
+    signals = answers["Which production signals become evals?"]
+    assert signals["gaps"] == ["1 incident record(s) no fixture names (`incident_id`, or the record's "
+                               "`fixture_ids`): incidents/INC-2026-05-03-001.yaml"]
+    assert str(signals["answer"]).endswith("2 incident(s) have fixtures.")
     assert code == 0  # without --fail-on-gap, gaps are reported, not failed
     owner = answers["Who owns the loop?"]
     assert owner["status"] == "answered" and owner["answer"] == "support-platform"
