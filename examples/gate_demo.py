@@ -21,6 +21,7 @@ Exit 0 when all four gates decide as described, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -71,6 +72,9 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the demo repository and print where it is")
     ap.add_argument("--format", choices=["text", "markdown"], default="text")
     args = ap.parse_args()
+    if importlib.util.find_spec("evalloop") is None:
+        print("gate_demo.py: evalloop is not installed here: pip install . (from the project folder)", file=sys.stderr)
+        return 2
     tmp = Path(tempfile.mkdtemp(prefix="evalloop-demo-"))
     repo = tmp / "repo"
     try:
