@@ -77,12 +77,10 @@ def load_side(name: str, paths: Sequence[Path], mapping: tuple[tuple[str, str], 
 
     files = [f for p in paths for f in _files(p)]
     side = Side(name, [str(f) for f in files])
-    summaries = [(f, s) for f in files if (s := _summary(f)) is not None]
-    if summaries:
-        if len(files) > 1:
-            raise UsageError(f"--{name}: a metric summary cannot be combined with other files",
-                             path=str(summaries[0][0]))
-        side.summary = summaries[0][1]
+    # A summary stands alone: only a single file is read twice to tell (a folder of traces is not).
+    summary = _summary(files[0]) if len(files) == 1 else None
+    if summary is not None:
+        side.summary = summary
         return side
     side.runs = []
     for f in files:
