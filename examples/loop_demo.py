@@ -25,7 +25,8 @@ evalloop command:
 History commands run with their clock at the backdated time: `--now`/`--opened-at` where
 the command has one, and `EVALLOOP_NOW` (the time evalloop stamps its records with) for
 `gate --record`, `release` and `rollback`. The nine steps run now.
-Needs the `otel` extra (the production simulator): pip install 'evalloop[otel]'.
+Needs the otel (the production simulator), canary and dashboard extras:
+pip install 'evalloop[otel,canary,dashboard]' (all in the test extra).
 
 Exit 0 when every step decided as described, 1 otherwise, 2 without opentelemetry.
 """
@@ -442,10 +443,11 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the demo repository and the dashboard; print where")
     ap.add_argument("--out", type=Path, help="where to make them (an empty or new folder; default: a temporary one)")
     args = ap.parse_args()
-    needed = ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.common")
+    # the production simulator (otel), the canary's statistics and the dashboard's charts
+    needed = ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.common", "scipy", "matplotlib")
     if not all(_installed(m) for m in needed):
-        print("loop_demo.py: the production simulator needs opentelemetry: pip install 'evalloop[otel]'",
-              file=sys.stderr)
+        print("loop_demo.py: needs the otel, canary and dashboard extras: "
+              "pip install 'evalloop[otel,canary,dashboard]'", file=sys.stderr)
         return 2
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         print(f"loop_demo.py: {args.out} is not empty", file=sys.stderr)

@@ -10,23 +10,26 @@ import os
 from pathlib import Path
 
 from evalloop import clock
-from evalloop.canary.analyze import analyze
 from evalloop.canary.config import load_canary
 from evalloop.canary.observe import load_side
 from evalloop.errors import UsageError
+from evalloop.extras import require
 from evalloop.model.canary import CanaryConfig
 from evalloop.model.release import LedgerEntry
 from evalloop.release import ledger
 from evalloop.release.digest import artifact_digest
 from evalloop.repo.config import find_root, load_config
 from evalloop.repo.fs import atomic_write
-from evalloop.report import canary as render
 
 EXIT = {"promote": 0, "rollback": 1, "hold": 3}
 
 
 def canary(*, baseline: list[Path], candidate: list[Path], config_path: Path, step: int, fmt: str,
            output: Path | None, record: bool, now: dt.datetime | None) -> int:
+    require("scipy", "canary", "evalloop canary")
+    from evalloop.canary.analyze import analyze  # these import scipy
+    from evalloop.report import canary as render
+
     cfg = load_canary(config_path)
     root = find_root(config_path.resolve().parent)
     artifact = ledger.normalize(cfg.artifact)

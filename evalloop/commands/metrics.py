@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evalloop import clock
 from evalloop.errors import UsageError
+from evalloop.extras import require
 from evalloop.metrics import compute, sources
 from evalloop.metrics.render import render
 from evalloop.repo.config import find_root, load_config
@@ -26,6 +27,8 @@ def metrics(*, since: dt.date | None, until: dt.date | None, fmt: str, output: P
             branch: str | None, fail_on: str | None, now: dt.datetime | None = None,
             github: str | None = None, github_artifacts: list[str] | None = None,
             env: dict[str, str] | None = None) -> int:
+    if fmt == "html":  # before anything is read: the dashboard's charts need the extra
+        require("matplotlib", "dashboard", "evalloop metrics --format html")
     root = find_root(config_path.parent if config_path else Path.cwd())
     config = load_config(root, config_path)
     if since and until and since > until:
