@@ -23,7 +23,7 @@ from typing import Literal
 from evalloop.canary.invariants import InvariantResult
 from evalloop.canary.observe import Observed
 from evalloop.canary.stats import ContinuousComparison, RateComparison, compare_rates, compare_values
-from evalloop.model.canary import CanaryConfig, Metric, Step
+from evalloop.model.canary import CanaryConfig, Metric, Step, parse_duration
 from evalloop.model.release import Decision, LedgerEntry
 
 MetricStatus = Literal["pass", "fail", "critical", "inconclusive"]
@@ -139,7 +139,7 @@ def decide(cfg: CanaryConfig, step_no: int, invariants: list[InvariantResult],
             rollback.append(f"metric {m.name}: {m.reason}")
     if candidate_samples < step.min_samples:
         wait = ""
-        if waited is not None and waited > _max_wait(step):
+        if waited is not None and waited > parse_duration(step.max_wait):
             wait = f"; waited {_hours(waited)}, past the step's max_wait {step.max_wait}: a person must decide"
         hold.append(f"too few candidate runs: {candidate_samples} of {step.min_samples} for step {step_no}{wait}")
     if unrecognised_tools:
@@ -162,11 +162,6 @@ def decide(cfg: CanaryConfig, step_no: int, invariants: list[InvariantResult],
     return CanaryResult(decision, step_no, len(cfg.steps), reasons, invariants, baseline_invariants, metrics,
                         baseline_samples, candidate_samples, frozen)
 
-
-def _max_wait(step: Step) -> dt.timedelta:
-    from evalloop.model.canary import parse_duration
-
-    return parse_duration(step.max_wait)
 
 
 def _hours(delta: dt.timedelta) -> str:

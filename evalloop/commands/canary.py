@@ -34,7 +34,7 @@ def canary(*, baseline: list[Path], candidate: list[Path], config_path: Path, st
     root = find_root(config_path.resolve().parent)
     artifact = ledger.normalize(cfg.artifact)
     # Resolved before anything is judged: a decision that cannot be recorded must not be printed as made.
-    version = _candidate_version(root, cfg) if record else None
+    version = _candidate_version(root, cfg, artifact) if record else None
     mapping = tuple((m.attribute, m.type) for m in load_config(root).trace_mapping)
     base = load_side("baseline", baseline, mapping)
     cand = load_side("candidate", candidate, mapping)
@@ -55,7 +55,7 @@ def canary(*, baseline: list[Path], candidate: list[Path], config_path: Path, st
     return EXIT[result.decision]
 
 
-def _candidate_version(root: Path, cfg: CanaryConfig) -> tuple[str, str]:
+def _candidate_version(root: Path, cfg: CanaryConfig, artifact: str) -> tuple[str, str]:
     """The candidate's commit and the artifact's digest there: a promoted entry is a known-good
     version only with both, since the rollback restores it from them."""
     from git import GitCommandError
@@ -68,7 +68,7 @@ def _candidate_version(root: Path, cfg: CanaryConfig) -> tuple[str, str]:
     except GitCommandError:
         raise UsageError(f"--record: candidate.revision {cfg.candidate.revision!r} is not a commit of this "
                          "repository; the ledger needs one to roll back to") from None
-    digest = artifact_digest(root, ledger.normalize(cfg.artifact), commit)
+    digest = artifact_digest(root, artifact, commit)
     if digest is None:
         raise UsageError(f"--record: {cfg.artifact} does not exist at {cfg.candidate.revision}")
     return str(commit), digest
